@@ -1,0 +1,27 @@
+"""Helpers for the course notebooks.
+
+One module per concept, each opening with the contract it keeps:
+
+=============  ==============================================================
+``config``     quick mode, seeding, device choice, notebook set-up
+``data``       offline data sets (2-D toys, digits, MNIST sample, photo, text)
+``plotting``   the house style and the course's standard figures
+``widgets``    interactive figures that also work in the static book
+``training``   a small PyTorch training loop with a progress bar and history
+``gradcheck``  finite-difference gradient checking for the from-scratch code
+``layers``     from-scratch layers: ``forward -> (out, cache)``, ``backward``
+``knn``        chapter 01: pairwise distances and k-nearest neighbours
+``linear``     chapter 02: perceptron and ADALINE
+``checks``     exercise checkers with precise feedback
+``results``    recording a notebook's asserted numbers (determinism test)
+``doctor``     ``python -m course_utils doctor``: is this machine ready?
+=============  ==============================================================
+
+Math functions are pure: arrays in, arrays out, randomness through an explicit
+``rng`` (``np.random.default_rng(seed)``) or ``torch.Generator``.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .config import quick_mode, seed_everything, get_device, setup_notebook  # noqa: F401

@@ -1,0 +1,78 @@
+"""Run-time configuration shared by every notebook.
+
+- ``quick_mode()`` is true when the environment variable ``COURSE_QUICK`` is set
+  to ``1``/``true``/``yes``. Notebooks read it in their ``parameters`` cell to
+  pick smaller sizes; CI uses it where a second run of a notebook proves nothing new.
+- ``seed_everything(seed)`` seeds Python, NumPy's legacy global state and torch,
+  for code we do not control. Our own functions take an explicit ``rng``.
+- ``get_device()`` picks CUDA, then Apple's MPS, then the CPU.
+- ``setup_notebook()`` is the one call at the top of every chapter.
+"""
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    """Read a boolean environment variable (``1/true/yes/on`` mean true)."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in _TRUE
+
+
+def quick_mode() -> bool:
+    """True when ``COURSE_QUICK`` asks for the small, fast version of each notebook."""
+    return env_flag("COURSE_QUICK")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's ``random``, NumPy's global generator and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        import torch
+    except ImportError:  # torch is a dependency, but doctor must work without it
+        return
+    torch.manual_seed(seed)
+
+
+def get_device(prefer: str | None = None):
+    """Return a ``torch.device``: ``prefer`` if given, else CUDA, MPS or CPU.
+
+    The environment variable ``COURSE_DEVICE`` overrides the automatic choice,
+    e.g. ``COURSE_DEVICE=cpu`` to compare against the tested results.
+    """
+    import torch
+
+    choice = prefer or os.environ.get("COURSE_DEVICE")
+    if choice:
+        return torch.device(choice)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def setup_notebook(seed: int = 0, threads: int | None = None) -> None:
+    """Apply the house plotting style, seed every library, cap torch's threads.
+
+    ``threads`` defaults to ``COURSE_THREADS`` or, failing that, torch's choice.
+    Small models on a laptop are often *faster* with few threads.
+    """
+    from . import plotting
+
+    plotting.use_style()
+    seed_everything(seed)
+    n = threads or (int(os.environ["COURSE_THREADS"]) if os.environ.get("COURSE_THREADS") else None)
+    if n:
+        import torch
+
+        torch.set_num_threads(n)
