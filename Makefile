@@ -1,0 +1,63 @@
+# The course's commands. Every target sets up the virtual environment first
+# (only when pyproject.toml or constraints.txt changed since the last install).
+#
+#   make lab      set up, then open the course in JupyterLab
+#   make test     set up, then run every test (what CI runs)
+#   make book     the HTML book in _build/html (executes every notebook)
+#   make student  student copies without solutions in student/
+#
+# Variables: PYTHON (interpreter for the venv), VENV (its folder),
+# CONSTRAINTS (pins; empty to keep a torch build you installed yourself),
+# JOBS (parallel test workers), PYTEST_ARGS (extra pytest arguments).
+
+PYTHON      ?= python3
+VENV        ?= .venv
+CONSTRAINTS ?= constraints.txt
+JOBS        ?= 2
+PYTEST_ARGS ?=
+
+BIN   := $(VENV)/bin
+PIP   := $(BIN)/python -m pip
+PIN   := $(if $(CONSTRAINTS),-c $(CONSTRAINTS),)
+
+.PHONY: lab test book student doctor clean setup setup-test
+.DEFAULT_GOAL := lab
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.lab-installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP) install $(PIN) -e .
+	@touch $@
+
+$(VENV)/.test-installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP) install $(PIN) -e ".[test]"
+	@touch $(VENV)/.lab-installed $@
+
+setup: $(VENV)/.lab-installed
+setup-test: $(VENV)/.test-installed
+
+lab: setup
+	$(BIN)/python -m course_utils doctor || true
+	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
+
+doctor: setup
+	$(BIN)/python -m course_utils doctor
+
+# The whole suite runs with the network blocked for Python (tests/offline),
+# the instructor notebooks in strict mode (a wrong solution cell fails).
+test: setup-test
+	PYTHONPATH="$(CURDIR)/tests/offline$${PYTHONPATH:+:$$PYTHONPATH}" COURSE_OFFLINE_GUARD=1 \
+	COURSE_STRICT_CHECKS=1 MPLBACKEND=Agg \
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env \
+		tests notebooks $(PYTEST_ARGS)
+
+book: setup-test
+	COURSE_STATIC_WIDGETS=1 $(BIN)/jupyter-book build . --builder html
+	@echo "Open _build/html/index.html in a browser (no server needed)."
+
+student: setup
+	$(BIN)/python -m course_utils student --out student
+
+clean:
+	rm -rf _build student .pytest_cache

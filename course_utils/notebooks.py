@@ -1,0 +1,79 @@
+"""Notebook housekeeping: student copies and output stripping.
+
+- ``make_student_copy(src, dst)`` writes ``dst`` without the cells tagged
+  ``solution`` and with outputs stripped; a short note replaces the first
+  solution so students know where the answers went.
+- ``strip(path)`` removes outputs, execution counts and run metadata in place;
+  returns whether the file changed.
+- ``chapter_notebooks(root)`` lists ``notebooks/NN_*.ipynb`` chapters (01-99).
+
+Used by ``python -m course_utils student`` / ``strip`` and by the tests.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+CHAPTER_RE = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
+RUN_METADATA = ("execution", "papermill", "collapsed", "scrolled", "ExecuteTime")
+
+
+def chapter_notebooks(root: str | Path = ".") -> list[Path]:
+    """Chapter notebooks under ``root/notebooks`` (``01_…`` to ``99_…``), sorted."""
+    nb_dir = Path(root) / "notebooks"
+    return sorted(p for p in nb_dir.glob("*.ipynb") if CHAPTER_RE.match(p.name) and p.name[:2] != "00")
+
+
+def tags(cell: dict) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def _strip_nb(nb: dict) -> dict:
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+        md = cell.get("metadata", {})
+        for key in RUN_METADATA:
+            md.pop(key, None)
+    nb.get("metadata", {}).pop("widgets", None)
+    nb.get("metadata", {}).pop("papermill", None)
+    return nb
+
+
+def _dump(nb: dict) -> str:
+    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+
+
+def strip(path: str | Path) -> bool:
+    """Strip outputs and run metadata from the notebook at ``path`` in place."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    new = _dump(_strip_nb(json.loads(text)))
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+        return True
+    return False
+
+
+STUDENT_NOTE = ("*Student copy: the reference solutions were removed. Write your answer in the cell "
+                "above and run the check below it.*")
+
+
+def make_student_copy(src: str | Path, dst: str | Path) -> int:
+    """Write a copy of ``src`` without ``solution`` cells; returns how many were removed."""
+    nb = _strip_nb(json.loads(Path(src).read_text(encoding="utf-8")))
+    kept, removed = [], 0
+    for cell in nb["cells"]:
+        if "solution" in tags(cell):
+            removed += 1
+            continue
+        kept.append(cell)
+    if removed:
+        kept.insert(1, {"cell_type": "markdown", "metadata": {}, "source": [STUDENT_NOTE]})
+    nb["cells"] = kept
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_text(_dump(nb), encoding="utf-8")
+    return removed

@@ -1,0 +1,168 @@
+"""A small, readable PyTorch training loop.
+
+Contract::
+
+    history = fit(model, train_loader, loss_fn, optimizer, epochs=10,
+                  val_loader=val_loader, metrics={"acc": accuracy})
+    plotting.training_curves(history, keys=["train_loss", "val_loss"])
+
+- ``fit`` runs ``epochs`` passes over ``train_loader`` (batches of ``(x, y)``),
+  moving model and batches to ``device`` (default ``config.get_device()``), and
+  records per epoch ``train_loss`` (mean over examples), ``val_loss`` and each
+  metric as ``train_<name>`` / ``val_<name>`` in a :class:`History`.
+- A ``tqdm`` progress bar shows the epochs and the latest losses
+  (``progress=False`` to hide it).
+- If the loss becomes NaN or infinite, training stops, ``history.diverged`` is
+  set and ``history.message`` says at which epoch: widgets draw that message.
+- ``make_loader`` wraps NumPy arrays in a seeded ``DataLoader``
+  (``num_workers=0``: works everywhere, and small data is faster without workers).
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Callable, Mapping
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from .config import get_device
+
+Metric = Callable[[torch.Tensor, torch.Tensor], float]
+
+
+class History:
+    """Per-epoch numbers from :func:`fit`, as lists keyed by name."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, list[float]] = defaultdict(list)
+        self.diverged = False
+        self.message = ""
+
+    def append(self, **values: float) -> None:
+        for k, v in values.items():
+            self._data[k].append(float(v))
+
+    def __getitem__(self, key: str) -> list[float]:
+        if key not in self._data:
+            raise KeyError(f"no {key!r} in history; recorded: {sorted(self._data)}")
+        return self._data[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._data
+
+    def keys(self):
+        return self._data.keys()
+
+    def as_dict(self) -> dict[str, list[float]]:
+        return {k: list(v) for k, v in self._data.items()}
+
+    def best(self, key: str, mode: str = "min") -> tuple[int, float]:
+        """``(epoch index, value)`` of the best entry of ``key``."""
+        v = np.asarray(self[key])
+        i = int(np.nanargmin(v) if mode == "min" else np.nanargmax(v))
+        return i, float(v[i])
+
+    def __len__(self) -> int:
+        return max((len(v) for v in self._data.values()), default=0)
+
+    def __repr__(self) -> str:
+        last = {k: round(v[-1], 4) for k, v in self._data.items() if v}
+        return f"History({len(self)} epochs, last={last}{', diverged' if self.diverged else ''})"
+
+
+def accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
+    """Fraction of rows whose arg-max matches the integer label (or, for one output, ``logit > 0``)."""
+    if logits.ndim == 1 or logits.shape[-1] == 1:
+        pred = (logits.reshape(-1) > 0).long()
+    else:
+        pred = logits.argmax(dim=-1)
+    return (pred == y.reshape(pred.shape).long()).float().mean().item()
+
+
+def make_loader(X, y, batch_size: int = 64, shuffle: bool = True, seed: int = 0,
+                x_dtype: torch.dtype = torch.float32) -> DataLoader:
+    """A ``DataLoader`` over NumPy arrays (or tensors); integer ``y`` stays ``long``."""
+    Xt = torch.as_tensor(np.asarray(X), dtype=x_dtype)
+    y_np = np.asarray(y)
+    yt = torch.as_tensor(y_np, dtype=torch.long if y_np.dtype.kind in "iub" else x_dtype)
+    if len(Xt) != len(yt):
+        raise ValueError(f"X has {len(Xt)} rows but y has {len(yt)}")
+    g = torch.Generator().manual_seed(seed)
+    return DataLoader(TensorDataset(Xt, yt), batch_size=batch_size, shuffle=shuffle, generator=g, num_workers=0)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loader: DataLoader, loss_fn: Callable, metrics: Mapping[str, Metric] | None = None,
+             device: torch.device | str | None = None) -> dict[str, float]:
+    """Mean loss and metrics of ``model`` over ``loader`` (weighted by batch size)."""
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    totals: dict[str, float] = defaultdict(float)
+    n = 0
+    for xb, yb in loader:
+        xb, yb = xb.to(device), yb.to(device)
+        out = model(xb)
+        m = len(xb)
+        totals["loss"] += loss_fn(out, yb).item() * m
+        for name, fn in (metrics or {}).items():
+            totals[name] += fn(out, yb) * m
+        n += m
+    model.train(was_training)
+    return {k: v / max(n, 1) for k, v in totals.items()}
+
+
+def fit(model: nn.Module, train_loader: DataLoader, loss_fn: Callable, optimizer: torch.optim.Optimizer,
+        epochs: int = 10, val_loader: DataLoader | None = None, metrics: Mapping[str, Metric] | None = None,
+        scheduler=None, device: torch.device | str | None = None, progress: bool = True,
+        history: History | None = None) -> History:
+    """Train ``model`` and return its :class:`History` (see module docstring)."""
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    device = torch.device(device) if device is not None else get_device()
+    model.to(device)
+    history = history or History()
+    bar = range(epochs)
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(bar, desc="training", unit="epoch", leave=False)
+    for epoch in bar:
+        model.train()
+        total, n = 0.0, 0
+        sums: dict[str, float] = defaultdict(float)
+        for xb, yb in train_loader:
+            xb, yb = xb.to(device), yb.to(device)
+            out = model(xb)
+            loss = loss_fn(out, yb)
+            if not torch.isfinite(loss):
+                history.diverged = True
+                history.message = (f"the loss became {loss.item()} in epoch {epoch + 1}: training diverged "
+                                   "(try a smaller learning rate)")
+                break
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            m = len(xb)
+            total += loss.item() * m
+            n += m
+            with torch.no_grad():
+                for name, fn in (metrics or {}).items():
+                    sums[name] += fn(out, yb) * m
+        if history.diverged:
+            break
+        row = {"train_loss": total / max(n, 1)}
+        row.update({f"train_{k}": v / max(n, 1) for k, v in sums.items()})
+        if val_loader is not None:
+            row.update({f"val_{k}": v for k, v in evaluate(model, val_loader, loss_fn, metrics, device).items()})
+        history.append(**row)
+        if scheduler is not None:
+            scheduler.step()
+        if progress:
+            bar.set_postfix({k: f"{v:.4g}" for k, v in row.items() if not math.isnan(v)})
+    if progress:
+        bar.close()
+    return history

@@ -1,0 +1,56 @@
+"""Shared fixtures and the per-notebook timing report.
+
+Every notebook executed by nbval (``pytest --nbval-lax notebooks``) is timed
+cell by cell; at the end pytest prints one line per notebook, writes
+``_build/timings.json`` and fails the run if a notebook took longer than
+``COURSE_TIME_LIMIT`` seconds (default 60: twice the 30 s budget, because in
+the suite two notebooks share the two cores with other tests).
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BUDGET = 30.0
+_times: dict[str, float] = defaultdict(float)
+
+
+def pytest_runtest_logreport(report):
+    path = report.nodeid.split("::")[0]
+    if path.endswith(".ipynb"):
+        _times[path] += report.duration
+
+
+def _limit() -> float:
+    return float(os.environ.get("COURSE_TIME_LIMIT", 2 * BUDGET))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _times:
+        return
+    tr = terminalreporter
+    tr.section("notebook timings (default run, nbval)")
+    for path, t in sorted(_times.items()):
+        flag = "  OVER LIMIT" if t > _limit() else ("  over the 30 s budget" if t > BUDGET else "")
+        tr.write_line(f"{t:7.1f} s  {path}{flag}")
+    tr.write_line(f"{sum(_times.values()):7.1f} s  total")
+    out = ROOT / "_build"
+    out.mkdir(exist_ok=True)
+    (out / "timings.json").write_text(json.dumps(dict(sorted(_times.items())), indent=1))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    slow = {p: t for p, t in _times.items() if t > _limit()}
+    if slow and exitstatus == 0:
+        print(f"\nFAILED: notebook(s) over the {_limit():.0f} s limit: {slow}")
+        session.exitstatus = 1
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT

@@ -1,0 +1,91 @@
+"""course_utils.checks: verdicts that say exactly what is wrong."""
+import numpy as np
+import pytest
+import torch
+
+from course_utils import checks
+
+
+def ref(a, b):
+    return a @ b
+
+
+def inputs(rng):
+    return rng.normal(size=(3, 4)), rng.normal(size=(4, 2))
+
+
+@pytest.fixture(autouse=True)
+def lenient(monkeypatch):
+    monkeypatch.delenv("COURSE_STRICT_CHECKS", raising=False)
+
+
+def test_correct():
+    r = checks.check_function(lambda a, b: a @ b, ref, inputs, name="matmul")
+    assert r and r.passed and "Correct on 5" in r.message
+
+
+def test_torch_tensor_answers_are_accepted():
+    r = checks.check_function(lambda a, b: torch.tensor(a) @ torch.tensor(b), ref, inputs)
+    assert r
+
+
+def test_not_attempted():
+    def stub(a, b):
+        raise NotImplementedError
+    r = checks.check_function(stub, ref, inputs, name="matmul")
+    assert not r and not r.attempted and "not written yet" in r.message
+
+
+@pytest.mark.parametrize("fn, phrase", [
+    (lambda a, b: (a @ b).T, "has shape (2, 3), expected shape (3, 2)"),
+    (lambda a, b: a @ b + 1e-3, "is wrong at index (0, 0)"),
+    (lambda a, b: None, "forget to `return`"),
+    (lambda a, b: "hello", "should be a number or an array"),
+    (lambda a, b: np.full((3, 2), np.nan), "NaN/inf"),
+    (lambda a, b: a[:, :2] * b[0], "is wrong"),
+    (lambda a, b: a @ b[:, 5], "raised IndexError"),
+])
+def test_wrong_answers_are_described(fn, phrase):
+    r = checks.check_function(fn, ref, inputs, name="matmul")
+    assert not r and r.attempted
+    assert phrase in r.message, r.message
+
+
+def test_in_place_modification_is_reported():
+    def sneaky(a, b):
+        out = a @ b
+        a[:] = 0
+        return out
+    r = checks.check_function(sneaky, ref, inputs)
+    assert not r and "modified its input" in r.message
+
+
+def test_integer_results_must_be_integers():
+    r = checks.check_function(lambda y: y + 0.5, lambda y: y, lambda rng: (rng.integers(0, 5, 6),))
+    assert not r and "should hold integers" in r.message
+
+
+def test_tuples_and_dicts():
+    r = checks.check_function(lambda a: (a, a.sum()), lambda a: (a, a.sum() + 1), lambda rng: (rng.normal(size=3),))
+    assert not r and "item 1" in r.message
+    r = checks.check_value({"w": np.ones(2)}, {"w": np.ones(2), "b": 0.0}, name="params")
+    assert not r and "missing key" in r.message
+
+
+def test_check_value():
+    assert checks.check_value(2.0, 2, name="bound")
+    r = checks.check_value(3.0, 2, name="bound", hint="square the ratio")
+    assert not r and "got 3, expected 2" in r.message and "square the ratio" in r.message
+    assert not checks.check_value(..., 2).attempted
+
+
+def test_strict_mode_raises(monkeypatch):
+    monkeypatch.setenv("COURSE_STRICT_CHECKS", "1")
+    with pytest.raises(checks.ExerciseCheckError, match="shape"):
+        checks.check_function(lambda a, b: (a @ b).T, ref, inputs)
+    assert checks.check_function(lambda a, b: a @ b, ref, inputs)
+
+
+def test_html_rendering_names_the_verdict():
+    r = checks.check_function(lambda a, b: a @ b, ref, inputs, name="matmul")
+    assert "matmul" in r._repr_html_() and "#2ca02c" in r._repr_html_()

@@ -1,0 +1,53 @@
+"""course_utils.plotting: every standard figure draws, labels its axes, and survives edge cases."""
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from course_utils import data, plotting
+from course_utils.widgets import figure_texts
+
+
+@pytest.fixture(autouse=True)
+def close_all():
+    yield
+    plt.close("all")
+
+
+def test_decision_regions_labels_axes():
+    X, y = data.make_moons(60, np.random.default_rng(0))
+    ax = plotting.decision_regions(lambda P: (P[:, 1] < 0.25).astype(int), X, y, title="t")
+    assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title() == "t"
+
+
+def test_training_curves_from_dict_and_history():
+    from course_utils.training import History
+    h = History()
+    for i in range(3):
+        h.append(train_loss=1 / (i + 1), val_loss=1.2 / (i + 1))
+    ax = plotting.training_curves(h)
+    assert ax.get_xlabel() == "epoch" and len(ax.get_lines()) == 2
+    ax = plotting.training_curves({"acc": [0.1, 0.5]}, ylabel="accuracy")
+    assert ax.get_ylabel() == "accuracy"
+
+
+def test_image_grid_flat_and_errors():
+    X, y = data.load_digits()
+    fig = plotting.image_grid(X[:12], labels=y[:12], ncols=6)
+    assert len(fig.axes) == 12
+    with pytest.raises(ValueError, match="square"):
+        plotting.image_grid(np.ones((2, 10)))
+
+
+def test_loss_surface_with_paths():
+    ax = plotting.loss_surface(lambda a, b: a ** 2 + 10 * b ** 2, paths={"gd": np.array([[1.0, 1.0], [0.5, 0.2]])})
+    assert ax.get_xlabel() and ax.get_legend() is not None
+
+
+def test_message_figure():
+    fig = plotting.message_figure("learning rate too large")
+    assert figure_texts(fig) == ["learning rate too large"]
+
+
+def test_style_is_applied():
+    plotting.use_style()
+    assert plt.rcParams["axes.spines.top"] is False
