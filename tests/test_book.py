@@ -32,7 +32,7 @@ def book(tmp_path_factory) -> Path:
     log = proc.stdout + proc.stderr
     (out / "build.log").write_text(log)
     assert proc.returncode == 0, f"book build failed:\n{log[-6000:]}"
-    warnings = [l for l in log.splitlines() if re.search(r"\bWARNING\b", l)]
+    warnings = [l for l in log.splitlines() if re.search(r": WARNING: |^WARNING: ", l)]
     assert not warnings, "book build warnings:\n" + "\n".join(warnings)
     return out / "_build" / "html"
 
