@@ -173,6 +173,11 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+def _png_width(png: bytes) -> int:
+    """Pixel width from a PNG header (bytes 16-19 of the IHDR chunk)."""
+    return int.from_bytes(png[16:20], "big")
+
+
 def _friendly(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     if isinstance(exc, (ValueError, ArithmeticError)):
@@ -229,11 +234,16 @@ class InteractiveFigure:
                 box, value_widget = c.make_widget(name)
                 boxes.append(box)
                 values[name] = value_widget
-            self._image = W.Image(value=self.render(), format="png",
-                                  layout=W.Layout(max_width="100%", height="auto"))
+            self._image = W.Image(format="png", layout=W.Layout(max_width="100%", height="auto"))
+
+            def show(png: bytes) -> None:
+                self._image.value = png
+                self._image.layout.width = f"{_png_width(png)}px"  # natural size: no blurry stretching
 
             def update(_change=None):
-                self._image.value = self.render(**{k: w.value for k, w in values.items()})
+                show(self.render(**{k: w.value for k, w in values.items()}))
+
+            show(self.render())
 
             for w in values.values():
                 w.observe(update, names="value")
