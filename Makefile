@@ -15,6 +15,8 @@ VENV        ?= .venv
 CONSTRAINTS ?= constraints.txt
 JOBS        ?= 2
 PYTEST_ARGS ?=
+# JupyterLab refuses to run as root unless told to (containers, CI machines).
+LAB_ARGS    ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 BIN   := $(VENV)/bin
 PIP   := $(BIN)/python -m pip
@@ -39,7 +41,7 @@ setup-test: $(VENV)/.test-installed
 
 lab: setup
 	$(BIN)/python -m course_utils doctor || true
-	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
+	$(BIN)/jupyter lab $(LAB_ARGS) notebooks/00_start_here.ipynb
 
 doctor: setup
 	$(BIN)/python -m course_utils doctor

@@ -79,3 +79,40 @@ def mse_loss(pred: np.ndarray, target: np.ndarray):
         raise ValueError(f"mse_loss: pred {pred.shape} and target {target.shape} differ")
     diff = pred - target
     return float(np.mean(diff ** 2)), 2 * diff / diff.size
+
+
+def logsumexp(z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
+    """``log Σ_j exp(z_j)`` along ``axis``, stable for any finite ``z``.
+
+    Shifting by the maximum ``m`` leaves the value unchanged,
+    ``log Σ e^{z_j} = m + log Σ e^{z_j − m}``, and every exponent is then ≤ 0,
+    so nothing overflows (logits of ±1000 are fine).
+    """
+    m = np.max(z, axis=axis, keepdims=True)
+    out = m + np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True))
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    """``z − logsumexp(z)`` along ``axis``: log-probabilities, stable."""
+    return z - logsumexp(z, axis=axis, keepdims=True)
+
+
+def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    """``exp(z_j) / Σ_k exp(z_k)`` along ``axis``, computed stably."""
+    return np.exp(log_softmax(z, axis=axis))
+
+
+def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray):
+    """Mean categorical cross-entropy of integer labels ``y (n,)`` under ``logits (n, C)``.
+
+    Returns ``(loss, dlogits)`` with ``dlogits = (softmax(logits) − onehot(y)) / n``.
+    """
+    if logits.ndim != 2 or y.shape != (logits.shape[0],):
+        raise ValueError(f"softmax_cross_entropy: logits {logits.shape} need shape (n, C) and y {y.shape} shape (n,)")
+    n = logits.shape[0]
+    logp = log_softmax(logits, axis=1)
+    loss = -float(np.mean(logp[np.arange(n), y]))
+    d = np.exp(logp)
+    d[np.arange(n), y] -= 1
+    return loss, d / n

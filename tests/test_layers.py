@@ -90,3 +90,37 @@ def test_layer_shape_errors_are_clear():
         layers.affine_forward(np.ones((2, 3)), np.ones((4, 2)), np.ones(2))
     with pytest.raises(ValueError, match="b has shape"):
         layers.affine_forward(np.ones((2, 3)), np.ones((3, 2)), np.ones(3))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_softmax_family_matches_torch(seed):
+    rng = np.random.default_rng(seed)
+    z = rng.normal(scale=5, size=(4, 6))
+    tz = torch.tensor(z)
+    np.testing.assert_allclose(layers.logsumexp(z, axis=1), torch.logsumexp(tz, 1).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(layers.log_softmax(z, axis=0), torch.log_softmax(tz, 0).numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layers.softmax(z), torch.softmax(tz, -1).numpy(), rtol=1e-12, atol=1e-15)
+    assert layers.logsumexp(z, axis=1, keepdims=True).shape == (4, 1)
+
+
+def test_softmax_is_stable_for_huge_logits():
+    z = np.array([[1000.0, -1000.0, 999.0]])
+    with np.errstate(over="raise", invalid="raise"):
+        p = layers.softmax(z)
+        lse = layers.logsumexp(z)
+    assert np.all(np.isfinite(p)) and np.isclose(p.sum(), 1.0)
+    np.testing.assert_allclose(lse, 1000 + np.log1p(np.exp(-1.0)), rtol=1e-14)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_softmax_cross_entropy_matches_torch(seed):
+    rng = np.random.default_rng(seed)
+    logits, y = rng.normal(scale=3, size=(5, 4)), rng.integers(0, 4, 5)
+    loss, grad = layers.softmax_cross_entropy(logits, y)
+    t = torch.tensor(logits, requires_grad=True)
+    tl = torch.nn.functional.cross_entropy(t, torch.tensor(y))
+    tl.backward()
+    assert np.isclose(loss, tl.item(), rtol=1e-12)
+    np.testing.assert_allclose(grad, t.grad.numpy(), rtol=1e-10, atol=1e-14)
+    with pytest.raises(ValueError, match="need shape"):
+        layers.softmax_cross_entropy(logits, y[:3])
