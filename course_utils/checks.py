@@ -50,6 +50,9 @@ class CheckResult:
     def _repr_html_(self) -> str:
         return _html(self)
 
+    def _ipython_display_(self) -> None:
+        """The verdict was already shown when the check ran: do not show it twice."""
+
     def __repr__(self) -> str:
         return self.message
 

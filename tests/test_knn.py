@@ -71,6 +71,11 @@ def test_l1_blocking_gives_same_answer(monkeypatch):
     np.testing.assert_array_equal(knn.pairwise_distances(A, B, "l1"), whole)
 
 
+def test_timed_returns_time_and_result():
+    seconds, result = knn.timed(np.add, 2, 3, repeat=2)
+    assert result == 5 and 0 <= seconds < 1
+
+
 def test_l2_of_identical_points_is_nonnegative_and_tiny():
     rng = np.random.default_rng(4)
     A = rng.standard_normal((20, 64)) * 10
@@ -167,6 +172,9 @@ def test_choose_k_and_hyperparameters():
     assert knn.choose_k(np.array([1, 2]), np.array([0.7, 0.6])) == 1
     assert knn.choose_hyperparameters([1, 3], {"l2": [0.9, 0.8], "l1": [0.7, 0.95]}) == ("l1", 3, 0.95)
     assert knn.choose_hyperparameters([1, 3], {"l2": [0.9, 0.9], "l1": [0.9, 0.8]}) == ("l2", 3, 0.9)
+    # a tie between metrics goes to the one listed first, even with a smaller k
+    assert knn.choose_hyperparameters([1, 3, 7], {"l2": [0.8, 0.9, 0.7], "l1": [0.7, 0.8, 0.9]}) == ("l2", 3, 0.9)
+    assert knn.choose_hyperparameters([1, 3, 7], {"l1": [0.7, 0.8, 0.9], "l2": [0.8, 0.9, 0.7]}) == ("l1", 7, 0.9)
     with pytest.raises(ValueError):
         knn.choose_k([1, 2], [0.5])
 
@@ -321,6 +329,15 @@ def test_check_reports_wrong_shape_and_crash(lenient):
     assert not r and ("shape" in r.message or "wrong" in r.message)
     r = knn.check_knn_predict(lambda Xt, yt, Xq, k: 1 / 0)
     assert not r and "ZeroDivisionError" in r.message
+
+
+def test_check_knn_predict_catches_the_wrong_tie_rule(lenient):
+    def largest_label_wins(X_train, y_train, X_query, k):
+        D = ((X_query[:, None, :] - X_train[None]) ** 2).sum(-1)
+        idx = np.argsort(D, axis=1, kind="stable")[:, :k]
+        return np.array([len(c) - 1 - np.argmax(c[::-1]) for c in (np.bincount(r) for r in y_train[idx])])
+    r = knn.check_knn_predict(largest_label_wins)
+    assert not r and "wrong" in r.message
 
 
 def test_check_p_norm_catches_missing_abs_with_p_one(lenient):
