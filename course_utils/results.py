@@ -17,12 +17,17 @@ RESULTS: dict[str, Any] = {}
 
 
 def _plain(value: Any) -> Any:
+    """JSON-ready copy: NumPy and torch scalars/arrays become Python numbers/lists, recursively."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
     if hasattr(value, "detach"):
         return value.detach().cpu().numpy().tolist()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
     return value
 
 

@@ -60,7 +60,8 @@ def test_results_record_and_read(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_RESULTS_FILE", str(path))
     assert results.record("acc", np.float64(0.5)) == 0.5
     results.record("curve", np.array([1, 2]))
-    assert results.read(str(path)) == {"acc": 0.5, "curve": [1, 2]}
+    results.record("nested", {"k": np.int64(3), "v": [np.float32(0.5)]})
+    assert results.read(str(path)) == {"acc": 0.5, "curve": [1, 2], "nested": {"k": 3, "v": [0.5]}}
 
 
 def test_doctor_reports_all_set():
