@@ -109,9 +109,8 @@ def make_xor(n: int, rng: np.random.Generator, noise: float = 0.15) -> tuple[np.
     corners = np.array([[-1, -1], [1, 1], [-1, 1], [1, -1]], dtype=float)
     idx = np.arange(n) % 4
     X = corners[idx] + noise * rng.standard_normal((n, 2))
-    y = (idx >= 2).astype(np.int64)  # (-1,-1),(1,1) -> 0 ; mixed signs -> 1
-    order = np.argsort(y, kind="stable")
-    return X[order], y[order]
+    y = (idx >= 2).astype(np.int64)  # (-1,-1),(1,1) -> 0 ; mixed signs -> 1; corners interleaved
+    return X, y
 
 
 def make_separable(n: int, rng: np.random.Generator, margin: float = 0.2,
@@ -125,21 +124,26 @@ def make_separable(n: int, rng: np.random.Generator, margin: float = 0.2,
     _check_n(n, 2)
     if not 0 <= margin < radius:
         raise ValueError(f"margin must be in [0, radius={radius}), got {margin}")
-    angle = rng.uniform(0, 2 * np.pi)
-    w = np.array([np.cos(angle), np.sin(angle)])
-    b = rng.uniform(-0.3, 0.3) * radius
-    X = np.empty((0, 2))
-    while len(X) < n:  # rejection sampling; the gap removes at most ~2*margin/(pi*radius/2) of the disk
-        r = radius * np.sqrt(rng.uniform(0, 1, 4 * n))
-        t = rng.uniform(0, 2 * np.pi, 4 * n)
-        cand = np.stack([r * np.cos(t), r * np.sin(t)], axis=1)
-        cand = cand[np.abs(cand @ w + b) >= margin]
-        X = np.concatenate([X, cand])
-    X = X[:n]
-    y = (X @ w + b > 0).astype(np.int64)
-    if len(np.unique(y)) < 2:  # the line missed the disk: draw a new one
-        return make_separable(n, rng, margin, radius, return_separator)
-    return (X, y, w, b) if return_separator else (X, y)
+    if margin > 0.8 * radius:
+        raise ValueError(f"margin {margin} leaves almost no room in a disk of radius {radius}; "
+                         f"use margin <= {0.8 * radius:g}")
+    for _ in range(100):  # a new line if this one leaves every point on one side
+        angle = rng.uniform(0, 2 * np.pi)
+        w = np.array([np.cos(angle), np.sin(angle)])
+        b = rng.uniform(-0.3, 0.3) * radius
+        X = np.empty((0, 2))
+        for _ in range(1000):  # rejection sampling: keep the points outside the gap
+            r = radius * np.sqrt(rng.uniform(0, 1, 4 * n))
+            t = rng.uniform(0, 2 * np.pi, 4 * n)
+            cand = np.stack([r * np.cos(t), r * np.sin(t)], axis=1)
+            X = np.concatenate([X, cand[np.abs(cand @ w + b) >= margin]])
+            if len(X) >= n:
+                break
+        X = X[:n]
+        y = (X @ w + b > 0).astype(np.int64)
+        if len(X) == n and len(np.unique(y)) == 2:
+            return (X, y, w, b) if return_separator else (X, y)
+    raise ValueError(f"could not draw {n} points with both labels at margin {margin}; lower the margin or raise n")
 
 
 TOY_SETS = {

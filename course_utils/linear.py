@@ -38,6 +38,7 @@ from typing import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from . import checks
 from .data import make_separable
@@ -47,7 +48,7 @@ __all__ = [
     "to_pm1", "augment", "predict", "perceptron_update", "perceptron_train", "PerceptronResult",
     "find_cycle", "margin", "augmented_margin", "radius", "mistake_bound", "margin_experiment",
     "margin_data", "adaline_loss", "adaline_gradient", "adaline_update", "adaline_train",
-    "adaline_max_lr", "AdalineResult", "threshold_unit", "GATES", "binary_inputs", "truth_table",
+    "adaline_max_lr", "AdalineResult", "threshold_unit", "GATES", "BOOLEAN", "binary_inputs", "truth_table",
     "XOR_WEIGHTS", "two_layer_threshold", "xor_network", "plot_boundary", "plot_geometry",
     "plot_perceptron_state", "plot_mistakes", "plot_boundaries", "plot_margin_experiment",
     "plot_gates", "plot_xor_network", "draw_perceptron", "draw_adaline",
@@ -511,12 +512,24 @@ def plot_boundary(w: np.ndarray, b: float, ax, offset: float = 0.0, **kwargs):
     return line
 
 
+def _strip(w, b, lo: float, hi: float, far: float) -> np.ndarray:
+    """Corners of the strip ``lo <= (w·x + b)/||w|| <= hi``, cut off ``far`` away along the line."""
+    w = np.asarray(w, dtype=np.float64)
+    nw = np.linalg.norm(w)
+    n = w / nw
+    t = np.array([-n[1], n[0]])
+    foot = -b / nw * n  # the point of the line closest to the origin
+    return np.array([foot + lo * n - far * t, foot + lo * n + far * t,
+                     foot + hi * n + far * t, foot + hi * n - far * t])
+
+
 def _shade(ax, w, b, lim, alpha=0.12):
-    xs = np.linspace(lim[0], lim[1], 120)
-    xx, yy = np.meshgrid(xs, xs)
-    z = w[0] * xx + w[1] * yy + b
-    ax.contourf(xx, yy, (z > 0).astype(float), levels=[-0.5, 0.5, 1.5], colors=[COLORS[0], COLORS[1]],
-                alpha=alpha)
+    """Tint the two half-planes of ``w·x + b = 0`` (class 1 side red) inside the square ``lim``."""
+    far = 4 * (abs(lim[0]) + abs(lim[1]) + abs(b) / np.linalg.norm(w))
+    for (lo, hi), c in (((-far, 0.0), COLORS[0]), ((0.0, far), COLORS[1])):
+        ax.fill(*_strip(w, b, lo, hi, far).T, color=c, alpha=alpha, lw=0, zorder=0)
+    ax.set_xlim(*lim)
+    ax.set_ylim(*lim)
 
 
 def plot_geometry(w: np.ndarray, b: float, points: np.ndarray, ax=None, lim: float = 2.0):
@@ -550,7 +563,8 @@ def plot_geometry(w: np.ndarray, b: float, points: np.ndarray, ax=None, lim: flo
 
 def plot_perceptron_state(X: np.ndarray, y: np.ndarray, w: np.ndarray, b: float, ax=None,
                           true_wb: tuple[np.ndarray, float] | None = None, gap: float = 0.0,
-                          title: str | None = None, lim: float | None = None):
+                          title: str | None = None, lim: float | None = None, label: str = "boundary",
+                          legend_loc: str = "lower left"):
     """Points, the half-planes and boundary of ``(w, b)``, and its mistakes (``y z <= 0``) ringed in black.
 
     ``true_wb``: a reference separator drawn dashed, with a grey band of half-width
@@ -569,39 +583,42 @@ def plot_perceptron_state(X: np.ndarray, y: np.ndarray, w: np.ndarray, b: float,
     if true_wb is not None:
         tw, tb = true_wb
         if gap > 0:
-            xs = np.linspace(-lim, lim, 120)
-            xx, yy = np.meshgrid(xs, xs)
-            dist = np.abs(tw[0] * xx + tw[1] * yy + tb) / np.linalg.norm(tw)
-            ax.contourf(xx, yy, (dist < gap).astype(float), levels=[0.5, 1.5], colors=["0.6"], alpha=0.25)
+            ax.fill(*_strip(tw, tb, -gap, gap, 4 * lim + abs(tb)).T, color="0.6", alpha=0.25, lw=0, zorder=0)
+            ax.set_xlim(-lim, lim)
+            ax.set_ylim(-lim, lim)
         plot_boundary(tw, tb, ax, color="0.45", ls="--", lw=1.2, label="true line")
     scatter_classes(X, (s > 0).astype(int), ax=ax)
     wrong = s * (X @ w + b) <= 0
     if wrong.any():
         ax.scatter(X[wrong, 0], X[wrong, 1], s=90, facecolor="none", edgecolor="k", linewidth=1.5,
                    label=f"mistakes ({int(wrong.sum())})", zorder=4)
-    plot_boundary(w, b, ax, lw=2.2, label="perceptron")
+    plot_boundary(w, b, ax, lw=2.2, label=label)
     ax.grid(False)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     if title:
         ax.set_title(title)
-    ax.legend(loc="lower left", fontsize=8)
+    ax.legend(loc=legend_loc, fontsize=8)
     return ax
 
 
 def plot_mistakes(result: PerceptronResult, ax=None, upto: int | None = None, xmax: int | None = None,
                   title: str | None = None):
-    """Bar chart of mistakes per epoch (epochs ``1 … upto``), the last one highlighted."""
+    """Mistakes per epoch (epochs ``1 … upto``) as bars, the last one highlighted; a line beyond 40 epochs."""
     if ax is None:
         _, ax = plt.subplots()
     upto = result.epochs if upto is None else min(int(upto), result.epochs)
     m = result.mistakes[:upto]
-    colors = [COLORS[7]] * len(m)
-    if len(m):
-        colors[-1] = COLORS[3]
-    ax.bar(np.arange(1, len(m) + 1), m, color=colors, width=0.8)
+    if len(m) > 40:
+        ax.plot(np.arange(1, len(m) + 1), m, color=COLORS[7], lw=1.2)
+    else:
+        colors = [COLORS[7]] * len(m)
+        if len(m):
+            colors[-1] = COLORS[3]
+        ax.bar(np.arange(1, len(m) + 1), m, color=colors, width=0.8)
     ax.set_xlim(0.4, max(xmax or 0, len(m), 1) + 0.6)
     ax.set_ylim(0, max(int(m.max()) if len(m) else 1, 1) * 1.15)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("mistakes in the epoch")
     if title:
@@ -645,6 +662,8 @@ def plot_margin_experiment(result: dict[str, np.ndarray], ax=None):
     ax.plot(m, np.median(result["bound"], axis=1), color=COLORS[1], label="median bound")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_xticks(m, [f"{v:g}" for v in m])
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(r"margin of the data (gap around the true line)")
     ax.set_ylabel("mistakes until convergence")
     ax.set_title("the perceptron always stays below Novikoff's bound")
@@ -711,7 +730,11 @@ def plot_xor_network():
     _square_axes(a1, "hidden space: one AND unit separates")
     _shade(a1, XOR_WEIGHTS["w2"], float(XOR_WEIGHTS["b2"]), (-0.35, 1.35), alpha=0.15)
     plot_boundary(XOR_WEIGHTS["w2"], float(XOR_WEIGHTS["b2"]), a1, lw=2)
-    _binary_points(a1, h + np.array([[0.0, 0.0], [0.04, 0.04], [-0.04, -0.04], [0.0, 0.0]]), out)
+    for hp, o, text, at in [((0, 1), 0, "x = (0, 0)", (0.02, 0.8)), ((1, 1), 1, "x = (0, 1), (1, 0)", (0.98, 1.12)),
+                            ((1, 0), 0, "x = (1, 1)", (0.98, 0.12))]:
+        a1.scatter(*hp, s=110, color=COLORS[o], edgecolor="k", zorder=5)
+        a1.text(*at, f"{text} → {o}", fontsize=9, ha="left" if hp[0] == 0 else "right",
+                bbox=dict(facecolor="white", edgecolor="none", alpha=0.8, pad=1))
     a1.set_xlabel("$h_1$ = OR($x$)")
     a1.set_ylabel("$h_2$ = NAND($x$)")
     return fig
@@ -738,32 +761,36 @@ def draw_perceptron(epoch: int = 3, lr: float = 1.0, margin: float = 0.1, n: int
         X, y, w_true, b_true = margin_data(n, np.random.default_rng(seed), margin)
         res = perceptron_train(X, y, lr=lr, max_epochs=epoch, rng=np.random.default_rng(seed + 1))
         w, b = res.at_epoch(epoch)
-        fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10.5, 4.6), gridspec_kw=dict(width_ratios=[1.05, 1]))
+        fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10.5, 4.6), gridspec_kw=dict(width_ratios=[1.05, 1]),
+                                       layout="none")  # fixed margins: many frames, no per-frame layout pass
+        fig.subplots_adjust(left=0.07, right=0.98, bottom=0.11, top=0.92, wspace=0.22)
         norm = float(np.hypot(np.linalg.norm(w), b))
         plot_perceptron_state(X, y, w, b, ax=ax0, true_wb=(w_true, b_true), gap=max(margin, 0.0),
-                              lim=1.3, title=rf"after epoch {epoch}   ($\eta$ = {lr:g}, $\|(\mathbf{{w}}, b)\|$ = {norm:.2f})")
+                              lim=1.3, label="perceptron",
+                              title=f"after epoch {epoch}   (η = {lr:g}, ‖(w, b)‖ = {norm:.2f})")
         if margin > 0:
-            bound_text = rf"bound $(R/\gamma)^2$ = {mistake_bound(w_true, b_true, X, y):.0f}"
+            bound_text = f"bound (R/γ)² = {mistake_bound(w_true, b_true, X, y):.0f}"
         elif margin == 0:
-            bound_text = "no useful bound (margin 0)"
+            bound_text = "margin 0: no useful bound"
         else:
-            bound_text = "no bound: the classes overlap"
+            bound_text = "overlap: no bound"
         plot_mistakes(res, ax=ax1, upto=epoch, xmax=max(epoch_axis, epoch),
                       title=f"mistakes so far: {res.mistakes_until(epoch)}   ({bound_text})")
-        if epoch == 0:
-            show_message(ax0, "epoch 0: w = 0 and b = 0, so there is no boundary yet\n"
-                              "and every point counts as a mistake", kind="info")
         notes = []
-        if res.converged and epoch > res.epochs:
-            notes.append((f"converged in epoch {res.epochs} (a full pass without a mistake):\n"
-                          "later epochs change nothing", "info"))
+        if epoch == 0:
+            notes.append(("epoch 0: w = 0 and b = 0, so there is\nno boundary yet and every point\n"
+                          "counts as a mistake: move the epoch slider", "info"))
+        if res.converged and epoch >= res.epochs:
+            notes.append((f"converged: epoch {res.epochs} was a full pass\nwithout a mistake, so later "
+                          "epochs\nchange nothing", "info"))
         if margin == 0:
             g = augmented_margin(w_true, b_true, X, y)
-            notes.append((f"margin 0: no guaranteed gap, so the bound (R/γ)² = {mistake_bound(w_true, b_true, X, y):.2g}\n"
-                          f"(γ = {g:.1e}) says little; convergence can take many epochs", "warning"))
+            notes.append((f"margin 0: no guaranteed gap (γ = {g:.1e}),\nso the bound (R/γ)² = "
+                          f"{mistake_bound(w_true, b_true, X, y):.1e} says little:\nconvergence can take many epochs",
+                          "warning"))
         if margin < 0 and not res.converged and epoch > 0:
-            notes.append(("the classes overlap: no line separates them,\nso the perceptron never stops "
-                          "making mistakes\nand its boundary keeps moving", "warning"))
+            notes.append(("the classes overlap: no line separates\nthem, so the perceptron never stops\n"
+                          "making mistakes and its boundary\nkeeps moving", "warning"))
         if notes:
             kind = "warning" if any(k == "warning" for _, k in notes) else "info"
             show_message(ax1, "\n\n".join(t for t, _ in notes), kind=kind)
@@ -778,7 +805,8 @@ def draw_adaline(lr: float = 0.5, mode: str = "batch", epochs: int = 40, n: int 
     """Widget frame: ADALINE's loss per epoch (left) and its final boundary (right) for a learning rate.
 
     The title gives ``2 / lambda_max``, the largest stable rate of full-batch
-    gradient descent; a diverging run is drawn with a message. Never raises.
+    gradient descent. A run that diverged, or whose loss ended above where it
+    started, is drawn with a message instead of a boundary. Never raises.
     """
     try:
         lr = float(lr)
@@ -786,25 +814,33 @@ def draw_adaline(lr: float = 0.5, mode: str = "batch", epochs: int = 40, n: int 
             return message_figure(f"learning rate {lr:g}: it must be positive", kind="warning")
         X, y, w_true, b_true = margin_data(n, np.random.default_rng(seed), margin)
         res = adaline_train(X, y, lr=lr, epochs=int(epochs), mode=mode, rng=np.random.default_rng(seed + 1))
-        fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10.5, 4.4), gridspec_kw=dict(width_ratios=[1.1, 1]))
+        fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10.5, 4.4), gridspec_kw=dict(width_ratios=[1.1, 1]),
+                                       layout="none")
+        fig.subplots_adjust(left=0.08, right=0.98, bottom=0.12, top=0.92, wspace=0.22)
         ep = np.arange(len(res.losses))
         with np.errstate(over="ignore", invalid="ignore"):
             ax0.semilogy(ep, np.clip(res.losses, 1e-12, 1e300), marker="o", ms=2.5)
         ax0.set_xlim(0, epochs)
         ax0.set_xlabel("epoch")
-        ax0.set_ylabel(r"loss $\frac{1}{n}\sum_i \frac{1}{2}(y_i - z_i)^2$")
-        ax0.set_title(rf"{mode}, $\eta$ = {lr:g}   (2/$\lambda_{{max}}$ = {res.max_lr:.3g})")
-        if res.diverged:
-            plot_perceptron_state(X, y, np.zeros(2), 0.0, ax=ax1, lim=1.3, title="no usable boundary")
-            for coll in ax1.collections[1:]:
-                coll.set_visible(False)  # hide the "every point is a mistake" rings
-            show_message(ax0, "learning rate too large: the loss diverged\n" + res.message.split(": ", 1)[1],
-                         kind="warning")
-            show_message(ax1, "the weights exploded:\nno boundary to show", kind="warning")
+        ax0.set_ylabel(r"loss: mean of $\frac{1}{2}(y - z)^2$")
+        ax0.set_title(f"{mode}, η = {lr:g}   (2/λ_max = {res.max_lr:.3g})")
+        growing = res.diverged or not res.losses[-1] <= res.losses[0]  # ended above where it started
+        if growing:
+            ax1.set_xlim(-1.3, 1.3)
+            ax1.set_ylim(-1.3, 1.3)
+            ax1.set_aspect("equal")
+            scatter_classes(X, y, ax=ax1)
+            ax1.set_title("no usable boundary")
+            compare = (f"η = {lr:g} > 2/λ_max = {res.max_lr:.3g}" if mode == "batch" and lr > res.max_lr
+                       else f"η = {lr:g} is too large for one-example steps")
+            what = "diverged" if res.diverged else "is growing"
+            show_message(ax0, f"learning rate too large: the loss {what}\n({res.losses[0]:.2g} → "
+                              f"{res.losses[-1]:.1e} in {len(res.losses) - 1} epochs)\n{compare}", kind="warning")
+            show_message(ax1, "the weights blow up:\nno boundary to show", kind="warning")
         else:
             acc = float(np.mean(predict(X, res.w, res.b) == y))
             plot_perceptron_state(X, y, res.w, res.b, ax=ax1, true_wb=(w_true, b_true), gap=margin, lim=1.3,
-                                  title=f"ADALINE's boundary: training accuracy {acc:.0%}")
+                                  label="ADALINE", title=f"ADALINE's boundary: training accuracy {acc:.0%}")
         return fig
     except Exception as exc:
         plt.close("all")

@@ -47,6 +47,8 @@ def test_bad_arguments_say_what_is_wrong():
         data.make_moons(10, rng, noise=-1)
     with pytest.raises(ValueError, match="margin"):
         data.make_separable(10, rng, margin=2.0)
+    with pytest.raises(ValueError, match="almost no room"):
+        data.make_separable(10, rng, margin=0.95)
     with pytest.raises(ValueError, match="unknown toy"):
         data.make_toy("bananas", 10, rng)
 
