@@ -47,10 +47,12 @@ doctor: setup
 	$(BIN)/python -m course_utils doctor
 
 # The whole suite runs with the network blocked for Python (tests/offline),
-# the instructor notebooks in strict mode (a wrong solution cell fails).
+# the instructor notebooks in strict mode (a wrong solution cell fails), and one
+# compute thread per process: JOBS workers share the cores, and oversubscribed
+# BLAS/torch threads make small models many times slower.
 test: setup-test
 	PYTHONPATH="$(CURDIR)/tests/offline$${PYTHONPATH:+:$$PYTHONPATH}" COURSE_OFFLINE_GUARD=1 \
-	COURSE_STRICT_CHECKS=1 MPLBACKEND=Agg \
+	COURSE_STRICT_CHECKS=1 MPLBACKEND=Agg COURSE_THREADS=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env \
 		tests notebooks $(PYTEST_ARGS)
 
