@@ -52,7 +52,7 @@ doctor: setup
 # BLAS/torch threads make small models many times slower.
 test: setup-test
 	PYTHONPATH="$(CURDIR)/tests/offline$${PYTHONPATH:+:$$PYTHONPATH}" COURSE_OFFLINE_GUARD=1 \
-	COURSE_STRICT_CHECKS=1 MPLBACKEND=Agg COURSE_THREADS=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+	COURSE_STRICT_CHECKS=1 COURSE_THREADS=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env \
 		tests notebooks $(PYTEST_ARGS)
 

@@ -208,11 +208,13 @@ class InteractiveFigure:
         if unknown:
             raise TypeError(f"unknown control(s) {sorted(unknown)}; this figure has {sorted(self.controls)}")
         args = {**self.defaults(), **params}
+        # No plt.ioff() here: toggling interactive mode before IPython's inline
+        # backend has switched it on leaves it off, and later figures of the
+        # notebook would silently not show. render() closes what it draws instead.
         try:
-            with plt.ioff():
-                fig = self.func(**args)
-                if fig is None:
-                    fig = plt.gcf()
+            fig = self.func(**args)
+            if fig is None:
+                fig = plt.gcf()
         except Exception as exc:  # shown to the student, not raised
             plt.close("all")
             fig = message_figure(_friendly(exc))

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.slow
 def book(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("book")
     env = {**os.environ, "COURSE_QUICK": "1", "COURSE_STATIC_WIDGETS": "1", "COURSE_STRICT_CHECKS": "1"}
+    env.pop("MPLBACKEND", None)  # kernels must use the inline backend, or pages lose their figures
     jb = Path(sys.executable).with_name("jupyter-book")
     proc = subprocess.run([str(jb), "build", str(ROOT), "--path-output", str(out), "--builder", "html", "-W",
                            "--keep-going"], capture_output=True, text=True, env=env, timeout=1800)
@@ -51,6 +52,8 @@ def test_pages_have_working_static_widgets_and_hidden_solutions(book, nb_path):
     assert "application/vnd.jupyter.widget-view+json" not in html, "live widget views leaked into the book"
     assert "tag_hide-cell" in html, "solution cells should be collapsed (hide-cell)"
     assert "Traceback" not in html
+    figures = len(re.findall(r'<img[^>]+src="[^"]*\.png"', html))
+    assert figures >= 3, f"{nb_path.stem}: only {figures} figure(s) on the page"
 
 
 def test_book_loads_nothing_from_the_network(book):
