@@ -311,20 +311,8 @@ def plot_accuracy_curves(x: Sequence[float], curves: Mapping[str, Sequence[float
                          ax=None, ylabel: str = "accuracy", mark: tuple[float, float] | None = None,
                          logx: bool = False, title: str | None = None):
     """One line per entry of ``curves`` against ``x``; ``mark=(x, y)`` circles a chosen point."""
-    if ax is None:
-        _, ax = plt.subplots()
-    for name, ys in curves.items():
-        ax.plot(x, ys, marker="o", ms=3, label=name)
-    if mark is not None:
-        ax.plot([mark[0]], [mark[1]], "o", ms=12, mfc="none", mec="k", mew=1.5, label="chosen")
-    if logx:
-        ax.set_xscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.legend()
-    return ax
+    return plotting.training_curves(curves, ax=ax, x=x, xlabel=xlabel, ylabel=ylabel, mark=mark, logx=logx,
+                                    title=title)
 
 
 def knn_toy_data(n_train: int, seed: int = 0, n_val: int = 300,

@@ -120,16 +120,27 @@ def decision_regions(predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray,
 
 
 def training_curves(history: Mapping[str, Sequence[float]], ax=None, keys: Sequence[str] | None = None,
-                    xlabel: str = "epoch", ylabel: str = "loss", logy: bool = False, title: str | None = None):
-    """Plot one line per key of ``history`` (e.g. ``train_loss``, ``val_loss``) against epochs."""
+                    xlabel: str = "epoch", ylabel: str = "loss", logy: bool = False, title: str | None = None,
+                    x: Sequence[float] | None = None, logx: bool = False,
+                    mark: tuple[float, float] | None = None):
+    """Plot one line per key of ``history`` (e.g. ``train_loss``, ``val_loss``).
+
+    Against epochs ``1, 2, …`` by default, or against ``x`` (e.g. k, a data size);
+    ``mark=(x, y)`` circles a chosen point (the selected hyperparameter).
+    """
     ax = _axes(ax)
     data = history.as_dict() if hasattr(history, "as_dict") else dict(history)
     keys = list(keys) if keys is not None else [k for k in data if len(data[k]) > 0]
     for k in keys:
         v = np.asarray(data[k], dtype=float)
-        ax.plot(np.arange(1, len(v) + 1), v, marker="o" if len(v) <= 30 else None, ms=3, label=k)
+        xs = np.arange(1, len(v) + 1) if x is None else np.asarray(x)
+        ax.plot(xs, v, marker="o" if len(v) <= 30 else None, ms=3, label=k)
+    if mark is not None:
+        ax.plot([mark[0]], [mark[1]], "o", ms=12, mfc="none", mec="k", mew=1.5, label="chosen")
     if logy:
         ax.set_yscale("log")
+    if logx:
+        ax.set_xscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
