@@ -25,11 +25,6 @@ from course_utils.widgets import figure_texts  # noqa: E402
 TOL = dict(rtol=1e-10, atol=1e-10)
 
 
-@pytest.fixture(autouse=True)
-def _lenient_checks(monkeypatch):
-    monkeypatch.delenv("COURSE_STRICT_CHECKS", raising=False)
-    yield
-    plt.close("all")
 
 
 def _t(a):

@@ -14,16 +14,8 @@ from course_utils import checks, knn  # noqa: E402
 from course_utils.widgets import Choice, Slider, figure_texts, interactive_figure  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
-@pytest.fixture
-def lenient(monkeypatch):
-    """Checks report instead of raising (the suite may run with COURSE_STRICT_CHECKS=1)."""
-    monkeypatch.delenv("COURSE_STRICT_CHECKS", raising=False)
 
 
 # ------------------------------------------------------------------ torch twins

@@ -21,12 +21,6 @@ from course_utils.data import make_separable, make_xor  # noqa: E402
 from course_utils.widgets import figure_texts  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _lenient_checks(monkeypatch):
-    """Checks must return verdicts here, not raise (the notebooks' CI sets strict mode)."""
-    monkeypatch.delenv("COURSE_STRICT_CHECKS", raising=False)
-    yield
-    plt.close("all")
 
 
 def _text(fig) -> str:

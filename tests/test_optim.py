@@ -20,11 +20,6 @@ from course_utils import optim as O  # noqa: E402
 from course_utils.widgets import figure_texts  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _lenient_checks(monkeypatch):
-    monkeypatch.delenv("COURSE_STRICT_CHECKS", raising=False)
-    yield
-    plt.close("all")
 
 
 HYPER = {

@@ -16,10 +16,6 @@ from course_utils import regression as R  # noqa: E402
 from course_utils.widgets import figure_texts  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def _text(fig) -> str:
