@@ -71,7 +71,10 @@ def make_student_copy(src: str | Path, dst: str | Path) -> int:
             continue
         kept.append(cell)
     if removed:
-        kept.insert(1, {"cell_type": "markdown", "metadata": {}, "source": [STUDENT_NOTE]})
+        note = {"cell_type": "markdown", "metadata": {}, "source": [STUDENT_NOTE]}
+        if (nb.get("nbformat"), nb.get("nbformat_minor", 0)) >= (4, 5):
+            note["id"] = "student-note"  # cell ids are required from nbformat 4.5 on
+        kept.insert(1, note)
     nb["cells"] = kept
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)

@@ -84,6 +84,6 @@ def test_widget_moves_in_a_plain_browser(book):
         page.wait_for_function("([el, old]) => el.src !== old", arg=[img.element_handle(), before], timeout=5000)
         assert img.get_attribute("src") != before
         # MathJax rendered the formulas from the local copy
-        page.wait_for_selector("mjx-container", timeout=15000)
+        page.wait_for_selector("mjx-container", state="attached", timeout=15000)
         browser.close()
     assert not errors, errors
