@@ -15,18 +15,6 @@ from course_utils import checks, diffusion as D  # noqa: E402
 from course_utils.widgets import figure_texts  # noqa: E402
 
 
-@pytest.fixture
-def lenient(monkeypatch):
-    """Checks report instead of raising (the suite may run with COURSE_STRICT_CHECKS=1)."""
-    monkeypatch.delenv("COURSE_STRICT_CHECKS", raising=False)
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
 # ------------------------------------------------------------------ schedules
 @pytest.mark.parametrize("name", D.SCHEDULES)
 @pytest.mark.parametrize("T", [1, 2, 10, 100, 1000])
