@@ -1,0 +1,28 @@
+"""Assertions shared by the chapter test files."""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import numpy as np
+
+
+def stub(*args, **kwargs):
+    """What a student's untouched exercise cell does."""
+    raise NotImplementedError
+
+
+def assert_checker(check: Callable, reference: Callable, wrongs: Iterable[Callable], must_say: str | None = None) -> None:
+    """An exercise checker passes the reference, rejects each wrong answer with a
+    useful message (containing ``must_say`` if given) and reports a stub as not written."""
+    ok = check(reference)
+    assert ok and ok.passed, ok.message
+    assert "Correct" in ok.message
+    for wrong in wrongs:
+        with np.errstate(all="ignore"):
+            r = check(wrong)
+        assert not r and r.attempted, (getattr(wrong, "__name__", wrong), r.message)
+        assert len(r.message) > 20, r.message
+        if must_say:
+            assert must_say in r.message, r.message
+    s = check(stub)
+    assert not s and not s.attempted and "not written yet" in s.message, s.message
