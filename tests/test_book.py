@@ -86,4 +86,7 @@ def test_widget_moves_in_a_plain_browser(book):
         # MathJax rendered the formulas from the local copy
         page.wait_for_selector("mjx-container", state="attached", timeout=15000)
         browser.close()
+    # sphinx-thebe (always loaded by Jupyter Book 1, unused here: launch buttons are off)
+    # declares its configuration constant twice on every page; harmless, and not ours.
+    errors = [e for e in errors if "THEBE_JS_URL" not in e]
     assert not errors, errors

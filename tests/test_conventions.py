@@ -86,6 +86,9 @@ def test_template(nb_path):
     params = [c for c in codes if "parameters" in tags(c)]
     assert len(params) == 1 and codes[0] is params[0], f"{name}: the first code cell must be the only 'parameters' cell"
     assert "quick_mode()" in src(params[0]), f"{name}: parameters must read COURSE_QUICK via quick_mode()"
+    uses = [l for l in src(params[0]).splitlines() if re.search(r"\bQUICK\b", l) and not l.startswith("QUICK =")]
+    assert not uses, (f"{name}: compute sizes from QUICK in the next cell, not in the parameters cell "
+                      f"(papermill injects its values after it): {uses}")
 
     all_code = "\n".join(src(c) for c in codes)
     assert "interactive_figure(" in all_code, f"{name}: needs at least one widget"
