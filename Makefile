@@ -1,10 +1,14 @@
 # The course's commands. Every target sets up the virtual environment first
 # (only when pyproject.toml or constraints.txt changed since the last install).
 #
-#   make lab      set up, then open the course in JupyterLab
-#   make test     set up, then run every test (what CI runs)
-#   make book     the HTML book in _build/html (executes every notebook)
-#   make student  student copies without solutions in student/
+#   make lab        set up, then open the course in JupyterLab
+#   make test       set up, then run every test (what CI runs)
+#   make test-unit  the unit tests only (no notebook, book or browser): under a minute
+#   make lint       ruff, the layering rules (import-linter) and stripped notebooks
+#   make dev        authoring tools and git hooks (ruff, nbstripout, pre-commit)
+#   make strip      strip outputs from the notebooks (what the git hook does)
+#   make book       the HTML book in _build/html (executes every notebook)
+#   make student    student copies without solutions in student/
 #
 # Variables: PYTHON (interpreter for the venv), VENV (its folder),
 # CONSTRAINTS (pins; empty to keep a torch build you installed yourself),
@@ -22,7 +26,7 @@ BIN   := $(VENV)/bin
 PIP   := $(BIN)/python -m pip
 PIN   := $(if $(CONSTRAINTS),-c $(CONSTRAINTS),)
 
-.PHONY: lab test book student doctor clean setup setup-test
+.PHONY: lab test test-unit lint dev strip book student doctor clean setup setup-test setup-dev
 .DEFAULT_GOAL := lab
 
 $(BIN)/python:
@@ -36,8 +40,13 @@ $(VENV)/.test-installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	$(PIP) install $(PIN) -e ".[test]"
 	@touch $(VENV)/.lab-installed $@
 
+$(VENV)/.dev-installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP) install $(PIN) -e ".[dev]"
+	@touch $(VENV)/.lab-installed $(VENV)/.test-installed $@
+
 setup: $(VENV)/.lab-installed
 setup-test: $(VENV)/.test-installed
+setup-dev: $(VENV)/.dev-installed
 
 lab: setup
 	$(BIN)/python -m course_utils doctor || true
@@ -55,6 +64,24 @@ test: setup-test
 	COURSE_STRICT_CHECKS=1 COURSE_THREADS=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=15 --nbval-lax --nbval-current-env \
 		tests notebooks $(PYTEST_ARGS)
+
+# Unit tests only: the from-scratch code against torch, the platform, the chapters'
+# figures and checks. No notebook is executed.
+test-unit: setup-test
+	COURSE_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) --durations=5 tests/unit $(PYTEST_ARGS)
+
+NBSTRIPOUT_KEYS := metadata.papermill cell.metadata.papermill cell.metadata.execution metadata.widgets
+
+lint: setup-dev
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/nbstripout --keep-id --verify --extra-keys "$(NBSTRIPOUT_KEYS)" notebooks/*.ipynb
+
+dev: setup-dev
+	$(BIN)/pre-commit install
+
+strip: setup-dev
+	$(BIN)/nbstripout --keep-id --extra-keys "$(NBSTRIPOUT_KEYS)" notebooks/*.ipynb
 
 book: setup-test
 	COURSE_STATIC_WIDGETS=1 $(BIN)/jupyter-book build . --builder html

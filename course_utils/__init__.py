@@ -30,4 +30,4 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .config import quick_mode, seed_everything, get_device, setup_notebook  # noqa: F401
+from .config import get_device, quick_mode, seed_everything, setup_notebook  # noqa: F401

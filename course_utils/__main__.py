@@ -1,4 +1,7 @@
-"""Command line: ``python -m course_utils {doctor,student,strip}``."""
+"""Command line: ``python -m course_utils {doctor,student}``.
+
+Outputs are stripped from notebooks by nbstripout (``make strip``, or the git hook
+that ``make dev`` installs), not by this package."""
 from __future__ import annotations
 
 import argparse
@@ -14,8 +17,6 @@ def main(argv: list[str] | None = None) -> int:
     st = sub.add_parser("student", help="write student copies (solutions removed)")
     st.add_argument("--root", default=".", help="course folder (default: .)")
     st.add_argument("--out", default="student", help="output folder (default: student/)")
-    sp = sub.add_parser("strip", help="strip outputs from notebooks in place")
-    sp.add_argument("paths", nargs="+")
     args = parser.parse_args(argv)
 
     if args.cmd == "doctor":
@@ -37,13 +38,6 @@ def main(argv: list[str] | None = None) -> int:
         for nb in nbs:
             n = make_student_copy(nb, out / nb.name)
             print(f"{out / nb.name}: {n} solution cell(s) removed")
-        return 0
-    if args.cmd == "strip":
-        from .notebooks import strip
-
-        for p in args.paths:
-            if strip(p):
-                print(f"stripped {p}")
         return 0
     return 2
 

@@ -30,16 +30,17 @@ Every gradient here is compared with ``torch.autograd`` in
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from . import checks
-from .gradcheck import numerical_gradient
-from .layers import relu_backward, relu_forward, softmax, softmax_cross_entropy
 from .plotting import COLORS, show_message
+from .scratch.gradcheck import numerical_gradient
+from .scratch.layers import relu_backward, relu_forward, softmax
+from .scratch.losses import softmax_cross_entropy
 
 
 # ------------------------------------------------------------------ graph walk

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import copy
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -179,7 +180,7 @@ def check_function(student: Callable, reference: Callable, make_inputs: Callable
     if not callable(student):
         return _emit(CheckResult(name, False, True, f"{name} should be a function, got {type(student).__name__}"))
     rng = np.random.default_rng(seed)
-    for t in range(trials):
+    for _ in range(trials):
         args = make_inputs(rng)
         if not isinstance(args, (tuple, dict)):
             args = (args,)

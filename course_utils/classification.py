@@ -10,7 +10,7 @@ Contract
   or ``(K,)``); softmax regression has ``W (d, C)`` and ``b (C,)``, with logits
   ``Z = X W + b`` as in ``layers.affine_forward``.
 - Losses are *means* and come with their gradients: ``sigmoid_bce(logits, targets)``
-  returns ``(loss, dlogits)`` like ``layers.softmax_cross_entropy``; the model-level
+  returns ``(loss, dlogits)`` like ``losses.softmax_cross_entropy``; the model-level
   functions ``*_loss_grad`` return ``(loss, grad_w, grad_b)``. Every loss is
   computed from logits in a numerically stable way (no ``log(0)``, no overflow).
 - GLMs (:data:`GLMS`) work on one parameter vector ``w (d,)`` and a design matrix
@@ -30,17 +30,19 @@ The stable softmax, log-softmax, log-sum-exp and softmax cross-entropy live in
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
 from . import checks
-from .layers import affine_backward, affine_forward, logsumexp, sigmoid, softmax, softmax_cross_entropy
+from .data import standardize  # noqa: F401  (re-exported until chapter 04 imports data.standardize)
 from .plotting import COLORS, grid_for, message_figure, scatter_classes, show_message
+from .scratch.layers import affine_backward, affine_forward, logsumexp, sigmoid, softmax
+from .scratch.losses import softmax_cross_entropy
 
 __all__ = [
     "sigmoid_bce", "logistic_loss_grad", "bce_gradient", "logistic_max_lr", "GDResult", "logistic_train",
@@ -220,18 +222,6 @@ def one_hot(y: np.ndarray, n_classes: int) -> np.ndarray:
     out = np.zeros((len(y), n_classes))
     out[np.arange(len(y)), y] = 1.0
     return out
-
-
-def standardize(X_train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
-    """Scale every column to mean 0, std 1 *using the training set's statistics only*.
-
-    Returns ``[X_train', *others']``; constant columns (std 0, like the always-blank
-    corners of the digits) are only centred.
-    """
-    X_train = np.asarray(X_train, dtype=np.float64)
-    mu, sd = X_train.mean(axis=0), X_train.std(axis=0)
-    sd = np.where(sd > 0, sd, 1.0)
-    return [(np.asarray(A, dtype=np.float64) - mu) / sd for A in (X_train, *others)]
 
 
 def softmax_regression_loss_grad(W: np.ndarray, b: np.ndarray, X: np.ndarray, y: np.ndarray,
@@ -577,7 +567,7 @@ def draw_temperature(temperature: float = 1.0, seed: int = 0):
                                      layout="none")
         fig.subplots_adjust(left=0.07, right=0.97, bottom=0.13, top=0.9, wspace=0.25)
         bars = a0.bar(np.arange(len(z)), p, color=[COLORS[i] for i in range(len(z))])
-        for i, (bar, zi) in enumerate(zip(bars, z)):
+        for i, bar in enumerate(bars):
             a0.text(bar.get_x() + bar.get_width() / 2, bar.get_height() + 0.02, f"{p[i]:.2f}", ha="center", fontsize=9)
         a0.set_xticks(np.arange(len(z)), [f"class {i}\nz = {zi:g}" for i, zi in enumerate(z)], fontsize=8)
         a0.set_ylim(0, 1.12)

@@ -6,7 +6,9 @@
 - ``seed_everything(seed)`` seeds Python, NumPy's legacy global state and torch,
   for code we do not control. Our own functions take an explicit ``rng``.
 - ``get_device()`` picks CUDA, then Apple's MPS, then the CPU.
-- ``setup_notebook()`` is the one call at the top of every chapter.
+- ``setup_notebook()`` is the one call at the top of every chapter;
+  ``warm_torch=True`` also pays ``torch.optim``'s one-time import up front
+  (:func:`warm_torch_optim`).
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ def quick_mode() -> bool:
 def seed_everything(seed: int) -> None:
     """Seed Python's ``random``, NumPy's global generator and torch (all devices)."""
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (seeding the legacy global state is the point: code we do not control reads it)
     try:
         import torch
     except ImportError:  # torch is a dependency, but doctor must work without it
@@ -61,11 +63,24 @@ def get_device(prefer: str | None = None):
     return torch.device("cpu")
 
 
-def setup_notebook(seed: int = 0, threads: int | None = None) -> None:
+def warm_torch_optim() -> None:
+    """Import what ``torch.optim`` needs on its first ``step()``, now.
+
+    Every ``torch.optim`` optimiser's ``step`` (and its constructor) imports
+    ``torch._dynamo``, PyTorch's compiler front end, on first use: about 1.3 s on a
+    2-core laptop (2–5 s when the machine is busy), once per process. The course never
+    compiles, but the import cannot be skipped; paying it here, in the set-up cell,
+    keeps it out of the first training cell, where it would look like slow training.
+    """
+    import torch._dynamo  # noqa: F401
+
+
+def setup_notebook(seed: int = 0, threads: int | None = None, warm_torch: bool = False) -> None:
     """Apply the house plotting style, seed every library, cap torch's threads.
 
     ``threads`` defaults to ``COURSE_THREADS`` or, failing that, torch's choice.
-    Small models on a laptop are often *faster* with few threads.
+    Small models on a laptop are often *faster* with few threads. ``warm_torch``
+    calls :func:`warm_torch_optim` (chapters that train with ``torch.optim``).
     """
     from . import plotting
 
@@ -76,3 +91,5 @@ def setup_notebook(seed: int = 0, threads: int | None = None) -> None:
         import torch
 
         torch.set_num_threads(n)
+    if warm_torch:
+        warm_torch_optim()

@@ -11,7 +11,8 @@ Contract:
   matplotlib's photograph of Grace Hopper, and the text of Python's own
   documentation (``pydoc_data``, part of the standard library).
 - ``split`` makes seeded train/validation/test splits. Look at the test split
-  once, at the very end.
+  once, at the very end. ``standardize`` scales features with the training
+  set's statistics only.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import numpy as np
 __all__ = [
     "make_blobs", "make_moons", "make_circles", "make_spirals", "make_xor",
     "make_separable", "load_digits", "load_mnist", "load_photo", "load_text",
-    "Split", "split", "TOY_SETS", "make_toy",
+    "Split", "split", "standardize", "TOY_SETS", "make_toy",
 ]
 
 
@@ -224,6 +225,18 @@ def load_text(name: str = "python_docs", max_chars: int | None = None) -> str:
 
     text = "\n\n".join(topics[k] for k in sorted(topics))
     return text[:max_chars] if max_chars else text
+
+
+def standardize(X_train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    """Scale every column to mean 0, std 1 *using the training set's statistics only*.
+
+    Returns ``[X_train', *others']``; constant columns (std 0, like the always-blank
+    corners of the digits) are only centred.
+    """
+    X_train = np.asarray(X_train, dtype=np.float64)
+    mu, sd = X_train.mean(axis=0), X_train.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    return [(np.asarray(A, dtype=np.float64) - mu) / sd for A in (X_train, *others)]
 
 
 # -------------------------------------------------------------------- splits

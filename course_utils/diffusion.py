@@ -34,16 +34,16 @@ data (:func:`make_swiss_roll`, :func:`digits_as_images`); the metric
 """
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torch import nn
 
-from . import checks, data, knn, plotting
+from . import checks, data, plotting
+from .scratch import knn
 
 EpsFn = Callable[[np.ndarray, int], np.ndarray]
 SCHEDULES = ("linear", "cosine")

@@ -10,7 +10,7 @@ import importlib
 import os
 import platform
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 ESSENTIAL = ["numpy", "matplotlib", "torch", "ipywidgets", "jupyterlab", "sklearn", "mlxtend", "tqdm", "papermill"]
 OPTIONAL = ["nbval", "pytest", "jupyter_book", "playwright", "jupyterlab_widgets"]

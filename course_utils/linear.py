@@ -33,8 +33,8 @@ Contract
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np

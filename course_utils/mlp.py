@@ -32,16 +32,18 @@ Contract
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torch import nn
 
-from . import checks, layers, linear
+from . import checks, linear
 from .plotting import COLORS, message_figure
+from .scratch import layers
+from .scratch.losses import softmax_cross_entropy
 
 Params = list[tuple[np.ndarray, np.ndarray]]
 
@@ -328,7 +330,7 @@ def train_xor(hidden: int = 4, steps: int = 1000, lr: float = 1.0, seed: int = 0
     losses = np.empty(steps)
     for t in range(steps):
         logits, cache = mlp_forward(X, params, activation)
-        losses[t], dlogits = layers.softmax_cross_entropy(logits, y)
+        losses[t], dlogits = softmax_cross_entropy(logits, y)
         grads = mlp_backward(dlogits, cache)[1]
         params = [(W - lr * dW, b - lr * db) for (W, b), (dW, db) in zip(params, grads)]
     return XorTraining(params, losses, activation)
@@ -609,7 +611,7 @@ def draw_approximation(units: int = 8, kind: str = "ReLU", target: str = "wiggly
             title += "\ntoo few units: the network cannot follow the wiggles yet"
         a0.set_title(title)
         a0.legend(loc="upper left", fontsize=8)
-        h = ACTIVATIONS[act][0]((x[:, None] @ W1 + b1))[0] * W2[:, 0]
+        h = ACTIVATIONS[act][0](x[:, None] @ W1 + b1)[0] * W2[:, 0]
         a1.plot(x, h, lw=0.8, alpha=0.6)
         a1.set_xlabel("$x$")
         a1.set_ylabel("unit outputs")
@@ -671,7 +673,7 @@ def width_vs_depth(depths: Sequence[int], points_per_piece: int = 16) -> dict[st
     for L in depths:
         x = np.linspace(0.0, 1.0, points_per_piece * 2 ** L + 1)
         deep = mlp_forward(x[:, None], sawtooth_params(L), "relu")[0].ravel()
-        shallow_p = relu_interpolant(lambda t: sawtooth(t, L), 0.0, 1.0, 2 ** L)
+        shallow_p = relu_interpolant(lambda t, L=L: sawtooth(t, L), 0.0, 1.0, 2 ** L)
         shallow = mlp_forward(x[:, None], shallow_p, "relu")[0].ravel()
         for k, v in [("depth", L), ("deep_units", 2 * L), ("deep_pieces", count_linear_pieces(deep, x)),
                      ("shallow_units", 2 ** L), ("shallow_pieces", count_linear_pieces(shallow, x))]:

@@ -1,13 +1,12 @@
-"""Notebook housekeeping: student copies and output stripping.
+"""Notebook housekeeping: chapter discovery and student copies.
 
 - ``make_student_copy(src, dst)`` writes ``dst`` without the cells tagged
-  ``solution`` and with outputs stripped; a short note replaces the first
-  solution so students know where the answers went.
-- ``strip(path)`` removes outputs, execution counts and run metadata in place;
-  returns whether the file changed.
+  ``solution`` and with outputs and run metadata cleared; a short note says
+  where the answers went.
 - ``chapter_notebooks(root)`` lists ``notebooks/NN_*.ipynb`` chapters (01-99).
 
-Used by ``python -m course_utils student`` / ``strip`` and by the tests.
+Used by ``python -m course_utils student`` and by the tests. Stripping the
+outputs of the stored notebooks is nbstripout's job (``make strip``).
 """
 from __future__ import annotations
 
@@ -44,17 +43,6 @@ def _strip_nb(nb: dict) -> dict:
 
 def _dump(nb: dict) -> str:
     return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
-
-
-def strip(path: str | Path) -> bool:
-    """Strip outputs and run metadata from the notebook at ``path`` in place."""
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    new = _dump(_strip_nb(json.loads(text)))
-    if new != text:
-        path.write_text(new, encoding="utf-8")
-        return True
-    return False
 
 
 STUDENT_NOTE = ("*Student copy: the reference solutions were removed. Write your answer in the cell "

@@ -25,8 +25,8 @@ surfaces and its widget :func:`draw_optimizer`; and the exercise checks.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np

@@ -14,7 +14,7 @@ from ``COLORS`` so that class 0 is the same blue in every chapter.
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt

@@ -32,8 +32,8 @@ Contract
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np

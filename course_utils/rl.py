@@ -39,8 +39,8 @@ widget, ``episode_drawer`` for the replay widget, ``plot_sweeps``,
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -131,7 +131,7 @@ class MDP:
     def n_actions(self) -> int:
         return self.P.shape[1]
 
-    def with_gamma(self, gamma: float) -> "MDP":
+    def with_gamma(self, gamma: float) -> MDP:
         """The same MDP with another discount."""
         return MDP(self.P, self.R, gamma, self.terminal, self.state_names, self.action_names,
                    self.shape, self.start, self.layout, self.transition_reward)
@@ -321,7 +321,7 @@ def _never_terminating(P_pi: np.ndarray, terminal: np.ndarray) -> np.ndarray:
     """States from which the chain ``P_pi`` reaches no terminal state (a boolean mask)."""
     reach = terminal.copy()
     while True:
-        new = reach | ((P_pi[:, reach].sum(1) > 0))
+        new = reach | (P_pi[:, reach].sum(1) > 0)
         if np.array_equal(new, reach):
             return ~reach
         reach = new
@@ -859,7 +859,7 @@ def reinforce_cartpole(max_updates: int = 300, batch_episodes: int = 8, gamma: f
         forward = _numpy_mlp(policy)
 
         def act(obs):  # sample a ~ softmax(logits) by inverting the CDF with explicit uniforms
-            z = forward(obs)
+            z = forward(obs)  # noqa: B023 (act is used within this iteration only)
             p = np.exp(z - z.max(axis=1, keepdims=True))
             p /= p.sum(axis=1, keepdims=True)
             return (rng.random((len(obs), 1)) > np.cumsum(p, axis=1)[:, :-1]).sum(axis=1)

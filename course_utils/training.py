@@ -3,31 +3,35 @@
 Contract::
 
     history = fit(model, train_loader, loss_fn, optimizer, epochs=10,
-                  val_loader=val_loader, metrics={"acc": accuracy})
+                  val_loader=val_loader, metrics={"acc": metrics.accuracy})
     plotting.training_curves(history, keys=["train_loss", "val_loss"])
 
 - ``fit`` runs ``epochs`` passes over ``train_loader`` (batches of ``(x, y)``),
   moving model and batches to ``device`` (default ``config.get_device()``), and
   records per epoch ``train_loss`` (mean over examples), ``val_loss`` and each
   metric as ``train_<name>`` / ``val_<name>`` in a :class:`History`.
-- A ``tqdm`` progress bar shows the epochs and the latest losses
-  (``progress=False`` to hide it).
+- A progress bar (``base.progress``) shows the epochs (``progress=False``
+  hides it); it is closed even when the student interrupts the cell.
 - If the loss becomes NaN or infinite, training stops, ``history.diverged`` is
-  set and ``history.message`` says at which epoch: widgets draw that message.
+  set and ``history.message`` (``base.divergence_message``) says at which epoch:
+  widgets draw that message.
+- Metrics are functions ``(outputs, targets) -> float``, e.g.
+  ``course_utils.scratch.metrics.accuracy``.
 - ``make_loader`` wraps NumPy arrays in a seeded ``DataLoader``
   (``num_workers=0``: works everywhere, and small data is faster without workers).
 """
 from __future__ import annotations
 
-import math
 from collections import defaultdict
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from .base import divergence_message
+from .base import progress as progress_bar
 from .config import get_device
 
 Metric = Callable[[torch.Tensor, torch.Tensor], float]
@@ -73,15 +77,6 @@ class History:
         return f"History({len(self)} epochs, last={last}{', diverged' if self.diverged else ''})"
 
 
-def accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
-    """Fraction of rows whose arg-max matches the integer label (or, for one output, ``logit > 0``)."""
-    if logits.ndim == 1 or logits.shape[-1] == 1:
-        pred = (logits.reshape(-1) > 0).long()
-    else:
-        pred = logits.argmax(dim=-1)
-    return (pred == y.reshape(pred.shape).long()).float().mean().item()
-
-
 def make_loader(X, y, batch_size: int = 64, shuffle: bool = True, seed: int = 0,
                 x_dtype: torch.dtype = torch.float32) -> DataLoader:
     """A ``DataLoader`` over NumPy arrays (or tensors); integer ``y`` stays ``long``."""
@@ -125,11 +120,7 @@ def fit(model: nn.Module, train_loader: DataLoader, loss_fn: Callable, optimizer
     device = torch.device(device) if device is not None else get_device()
     model.to(device)
     history = history or History()
-    bar = range(epochs)
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(bar, desc="training", unit="epoch", leave=False)
+    bar = progress_bar(range(epochs), desc="training", unit="epoch", show=progress)
     for epoch in bar:
         model.train()
         total, n = 0.0, 0
@@ -140,8 +131,7 @@ def fit(model: nn.Module, train_loader: DataLoader, loss_fn: Callable, optimizer
             loss = loss_fn(out, yb)
             if not torch.isfinite(loss):
                 history.diverged = True
-                history.message = (f"the loss became {loss.item()} in epoch {epoch + 1}: training diverged "
-                                   "(try a smaller learning rate)")
+                history.message = divergence_message("training", epoch + 1, loss.item())
                 break
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -161,8 +151,4 @@ def fit(model: nn.Module, train_loader: DataLoader, loss_fn: Callable, optimizer
         history.append(**row)
         if scheduler is not None:
             scheduler.step()
-        if progress:
-            bar.set_postfix({k: f"{v:.4g}" for k, v in row.items() if not math.isnan(v)})
-    if progress:
-        bar.close()
     return history

@@ -1,9 +1,13 @@
 """Assertions shared by the chapter test files."""
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import numpy as np
+
+#: the repository root (tests/helpers.py sits one level below it)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def stub(*args, **kwargs):

@@ -1,0 +1,380 @@
+"""Interactive figures declared from a plain function of their parameters.
+
+Contract::
+
+    def draw(k=5, metric="L2"):          # a pure function of the controls ...
+        fig, ax = plt.subplots()
+        ...
+        return fig                        # ... that returns a Matplotlib figure
+
+    interactive_figure(draw, k=Slider(1, 25, 1, value=5), metric=Choice(["L1", "L2"]))
+
+What the student and the instructor get from that one call:
+
+- In JupyterLab: live ipywidgets controls above an image that is redrawn
+  whenever a control moves.
+- In the Jupyter Book: the same output also carries a ``text/html`` rendering,
+  a self-contained HTML control (range inputs, selects, a play button) that
+  swaps between precomputed frames with a few lines of inline JavaScript: no
+  kernel, no server, no network. The book prefers it (``_config.yml``).
+  Frames are precomputed only when ``COURSE_STATIC_WIDGETS=1`` (``make book``
+  sets it); otherwise the HTML shows the current frame only, so that ordinary
+  runs stay fast. ``Slider(..., static=[...])`` chooses the values baked into
+  the book; by default up to 7 evenly spaced values including the default.
+- Robustness: if the function raises (say ``ValueError("k=40 is larger than
+  the 30 training points")``), the figure shows that message instead of a
+  traceback. Functions should also detect numerical trouble themselves
+  (a diverging learning rate) and say so with ``plotting.show_message``.
+
+Test the function itself, and ``InteractiveFigure.figure(**params)`` /
+``.render(**params)`` in ``tests/``: widget output areas stay empty under nbval.
+"""
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import io
+import itertools
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import matplotlib.figure
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ..config import env_flag
+from ..plotting import message_figure
+
+MAX_STATIC_FRAMES = 80
+
+
+@dataclass
+class Slider:
+    """A numeric slider from ``min`` to ``max`` in steps of ``step``.
+
+    Integer bounds and step give an integer slider. ``play=True`` adds a play
+    button that steps through the values (for "epoch" or "time step" sliders).
+    ``static`` lists the values precomputed for the book.
+    """
+
+    min: float
+    max: float
+    step: float = 1
+    value: float | None = None
+    description: str | None = None
+    play: bool = False
+    static: Sequence[float] | None = None
+    log: bool = False  # display hint only: values are still min..max
+
+    def __post_init__(self):
+        if not self.max > self.min:
+            raise ValueError(f"Slider needs max > min, got min={self.min}, max={self.max}")
+        if self.step <= 0:
+            raise ValueError(f"Slider step must be positive, got {self.step}")
+        if self.value is None:
+            self.value = self.min
+        if not self.min <= self.value <= self.max:
+            raise ValueError(f"Slider value {self.value} is outside [{self.min}, {self.max}]")
+
+    @property
+    def is_int(self) -> bool:
+        return all(float(v).is_integer() for v in (self.min, self.max, self.step, self.value))
+
+    def _cast(self, v):
+        return int(round(v)) if self.is_int else float(v)
+
+    def all_values(self) -> list:
+        n = int(np.floor((self.max - self.min) / self.step + 1e-9)) + 1
+        return [self._cast(self.min + i * self.step) for i in range(n)]
+
+    def static_values(self) -> list:
+        if self.static is not None:
+            vals = [self._cast(v) for v in self.static]
+        else:
+            allv = self.all_values()
+            if self.play or len(allv) <= 7:
+                vals = allv if len(allv) <= 25 else [allv[i] for i in np.linspace(0, len(allv) - 1, 25).round().astype(int)]
+            else:
+                vals = [allv[i] for i in np.linspace(0, len(allv) - 1, 7).round().astype(int)]
+        vals = sorted(set(vals) | {self._cast(self.value)})
+        bad = [v for v in vals if not self.min <= v <= self.max]
+        if bad:
+            raise ValueError(f"static values {bad} are outside [{self.min}, {self.max}]")
+        return vals
+
+    def make_widget(self, name: str):
+        import ipywidgets as W
+
+        cls = W.IntSlider if self.is_int else W.FloatSlider
+        kwargs = dict(min=self._cast(self.min), max=self._cast(self.max), step=self._cast(self.step),
+                      value=self._cast(self.value), description=self.description or name,
+                      continuous_update=False, style={"description_width": "initial"})
+        if not self.is_int:
+            decimals = max(0, -int(np.floor(np.log10(self.step)))) if self.step < 1 else 0
+            kwargs["readout_format"] = f".{min(decimals, 6)}f"
+        slider = cls(**kwargs)
+        if not self.play:
+            return slider, slider
+        play = W.Play(min=slider.min, max=slider.max, step=slider.step, value=slider.value,
+                      interval=400, description=f"play {name}")
+        W.jslink((play, "value"), (slider, "value"))
+        return W.HBox([play, slider]), slider
+
+
+@dataclass
+class Choice:
+    """A drop-down of ``options`` (strings or numbers)."""
+
+    options: Sequence[Any]
+    value: Any = None
+    description: str | None = None
+    static: Sequence[Any] | None = None
+
+    def __post_init__(self):
+        self.options = list(self.options)
+        if not self.options:
+            raise ValueError("Choice needs at least one option")
+        if self.value is None:
+            self.value = self.options[0]
+        if self.value not in self.options:
+            raise ValueError(f"Choice value {self.value!r} is not one of {self.options}")
+
+    def all_values(self) -> list:
+        return list(self.options)
+
+    def static_values(self) -> list:
+        vals = list(self.static) if self.static is not None else list(self.options)
+        if self.value not in vals:
+            vals.insert(0, self.value)
+        return vals
+
+    def make_widget(self, name: str):
+        import ipywidgets as W
+
+        dd = W.Dropdown(options=self.options, value=self.value, description=self.description or name,
+                        style={"description_width": "initial"})
+        return dd, dd
+
+
+Control = Slider | Choice
+
+
+def figure_texts(fig) -> list[str]:
+    """Every piece of text drawn on ``fig`` (titles, labels, messages): handy in tests."""
+    return [t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _png_width(png: bytes) -> int:
+    """Pixel width from a PNG header (bytes 16-19 of the IHDR chunk)."""
+    return int.from_bytes(png[16:20], "big")
+
+
+def _friendly(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, (ValueError, ArithmeticError)):
+        return text
+    return f"{type(exc).__name__}: {text}"
+
+
+def frame(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator for a widget frame ``draw_*(**controls) -> Figure``: it never raises.
+
+    An exception inside ``func`` (say ``ValueError("k=40 is larger than the 30
+    training points")``) closes the figures ``func`` opened and returns a figure
+    that shows the message; returning ``None`` gives the current figure. Unknown
+    keyword arguments still raise ``TypeError`` (a programming error, not a
+    setting the student chose). ``InteractiveFigure`` applies it to every
+    function it is given, so a ``draw_*`` function needs no try/except of its own.
+    """
+    if getattr(func, "__course_frame__", False):
+        return func
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        # No plt.ioff() here: toggling interactive mode before IPython's inline
+        # backend has switched it on leaves it off, and later figures of the
+        # notebook would silently not show. render() closes what it draws instead.
+        before = set(plt.get_fignums())
+        try:
+            fig = func(*args, **kwargs)
+            if fig is None:
+                fig = plt.gcf()
+            if not isinstance(fig, matplotlib.figure.Figure):
+                raise TypeError(f"{getattr(func, '__name__', 'the frame function')} returned "
+                                f"{type(fig).__name__}, not a Matplotlib Figure")
+            return fig
+        except TypeError as exc:
+            if _is_signature_error(exc, func):
+                raise
+            _close_new(before)
+            return message_figure(_friendly(exc))
+        except Exception as exc:  # shown to the student, not raised
+            _close_new(before)
+            return message_figure(_friendly(exc))
+
+    wrapper.__course_frame__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _close_new(before: set[int]) -> None:
+    for num in set(plt.get_fignums()) - before:
+        plt.close(num)
+
+
+def _is_signature_error(exc: TypeError, func: Callable) -> bool:
+    """True for "got an unexpected keyword argument" raised by calling ``func`` itself."""
+    tb = exc.__traceback__
+    depth = 0
+    while tb is not None:
+        depth += 1
+        tb = tb.tb_next
+    return depth <= 1 and "argument" in str(exc)
+
+
+@dataclass
+class InteractiveFigure:
+    """What :func:`interactive_figure` returns; display it (last expression of a cell)."""
+
+    func: Callable[..., Any]
+    controls: dict[str, Control]
+    title: str | None = None
+    _widget: Any = field(default=None, repr=False)
+    _image: Any = field(default=None, repr=False)
+
+    # ---------------------------------------------------------------- pure side
+    def defaults(self) -> dict[str, Any]:
+        return {k: (c._cast(c.value) if isinstance(c, Slider) else c.value) for k, c in self.controls.items()}
+
+    def figure(self, **params):
+        """Call the function with defaults overridden by ``params``; never raises.
+
+        Unknown parameter names are a programming error and do raise.
+        """
+        unknown = set(params) - set(self.controls)
+        if unknown:
+            raise TypeError(f"unknown control(s) {sorted(unknown)}; this figure has {sorted(self.controls)}")
+        return frame(self.func)(**{**self.defaults(), **params})
+
+    def render(self, **params) -> bytes:
+        """PNG bytes of :meth:`figure`."""
+        return _png(self.figure(**params))
+
+    # ---------------------------------------------------------------- live side
+    @property
+    def widget(self):
+        """The ipywidgets box (controls + image), built on first use."""
+        if self._widget is None:
+            import ipywidgets as W
+
+            boxes, values = [], {}
+            for name, c in self.controls.items():
+                box, value_widget = c.make_widget(name)
+                boxes.append(box)
+                values[name] = value_widget
+            self._image = W.Image(format="png", layout=W.Layout(max_width="100%", height="auto"))
+
+            def show(png: bytes) -> None:
+                self._image.value = png
+                self._image.layout.width = f"{_png_width(png)}px"  # natural size: no blurry stretching
+
+            def update(_change=None):
+                show(self.render(**{k: w.value for k, w in values.items()}))
+
+            show(self.render())
+
+            for w in values.values():
+                w.observe(update, names="value")
+            children = ([W.HTML(f"<b>{html.escape(self.title)}</b>")] if self.title else []) + boxes + [self._image]
+            self._widget = W.VBox(children)
+            self._widget.add_class("course-interactive")
+        return self._widget
+
+    # -------------------------------------------------------------- static side
+    def static_html(self, all_frames: bool | None = None) -> str:
+        """Self-contained HTML: precomputed frames and plain HTML controls."""
+        if all_frames is None:
+            all_frames = env_flag("COURSE_STATIC_WIDGETS")
+        uid = "cuw-" + uuid.uuid4().hex[:10]
+        names = list(self.controls)
+        if all_frames:
+            axes = [self.controls[n].static_values() for n in names]
+        else:
+            axes = [[self.defaults()[n]] for n in names]
+        n_frames = int(np.prod([len(a) for a in axes])) if axes else 1
+        if n_frames > MAX_STATIC_FRAMES:
+            raise ValueError(f"{n_frames} static frames is more than {MAX_STATIC_FRAMES}; "
+                             "pass fewer static=[...] values to the controls")
+        frames = {}
+        for combo in itertools.product(*[range(len(a)) for a in axes]):
+            params = {n: axes[i][j] for i, (n, j) in enumerate(zip(names, combo))}
+            frames[",".join(map(str, combo))] = base64.b64encode(self.render(**params)).decode()
+        start = [a.index(self.defaults()[n]) for n, a in zip(names, axes)]
+        rows = []
+        for i, n in enumerate(names):
+            c = self.controls[n]
+            label = html.escape(c.description or n)
+            vals = json.dumps([str(v) for v in axes[i]])
+            if isinstance(c, Slider):
+                disabled = "" if len(axes[i]) > 1 else " disabled"
+                play = (f'<button type="button" data-play="{i}" style="margin-right:6px">&#9654;</button>'
+                        if c.play and len(axes[i]) > 1 else "")
+                rows.append(
+                    f'<div style="margin:2px 0">{play}<label style="display:inline-block;min-width:9em">{label}</label>'
+                    f'<input type="range" data-i="{i}" min="0" max="{len(axes[i]) - 1}" step="1" '
+                    f'value="{start[i]}" data-vals=\'{html.escape(vals)}\' style="vertical-align:middle;width:14em"{disabled}>'
+                    f' <output>{html.escape(str(axes[i][start[i]]))}</output></div>')
+            else:
+                opts = "".join(f'<option value="{j}"{" selected" if j == start[i] else ""}>{html.escape(str(v))}</option>'
+                               for j, v in enumerate(axes[i]))
+                rows.append(f'<div style="margin:2px 0"><label style="display:inline-block;min-width:9em">{label}</label>'
+                            f'<select data-i="{i}">{opts}</select></div>')
+        note = ("" if all_frames else
+                '<div style="color:#7f7f7f;font-size:0.85em">Static preview: run the notebook to move the controls.</div>')
+        title = f"<b>{html.escape(self.title)}</b>" if self.title else ""
+        first = frames[",".join(map(str, start))]
+        script = _STATIC_JS.replace("__UID__", uid).replace("__FRAMES__", json.dumps(frames))
+        return (f'<div id="{uid}" class="course-static-widget" data-frames="{len(frames)}" '
+                f'style="border:1px solid #ddd;border-radius:6px;padding:8px;max-width:680px">'
+                f"{title}{''.join(rows)}{note}"
+                f'<img alt="interactive figure" style="max-width:100%" src="data:image/png;base64,{first}">'
+                f"<script>{script}</script></div>")
+
+    # ------------------------------------------------------------------ display
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = {"text/plain": f"<interactive figure: {', '.join(self.controls)}>",
+                  "text/html": self.static_html()}
+        try:
+            data = self.widget._repr_mimebundle_()
+        except Exception:  # no ipywidgets / no kernel: the static rendering still works
+            data = None
+        if data:
+            bundle.update({k: v for k, v in data.items() if k != "text/plain"})
+        return bundle
+
+
+# The book's JavaScript: plain DOM code, shipped as package data next to this file.
+_STATIC_JS = (Path(__file__).with_name("static.js")).read_text(encoding="utf-8")
+
+
+
+def interactive_figure(func: Callable[..., Any], title: str | None = None, **controls: Control) -> InteractiveFigure:
+    """Declare an interactive figure: ``func(**values) -> Figure`` and one control per argument."""
+    if not controls:
+        raise ValueError("interactive_figure needs at least one control, e.g. k=Slider(1, 20)")
+    for name, c in controls.items():
+        if not isinstance(c, (Slider, Choice)):
+            raise TypeError(f"control {name!r} must be a Slider or a Choice, got {type(c).__name__}")
+    return InteractiveFigure(func=func, controls=dict(controls), title=title)

@@ -1,0 +1,149 @@
+"""Every chapter follows the authoring guide's template (AUTHORING.md)."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
+
+from course_utils.notebooks import chapter_notebooks, tags
+
+ROOT = Path(__file__).resolve().parents[2]
+CHAPTERS = chapter_notebooks(ROOT)
+ALL_NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def load(p: Path) -> dict:
+    return json.loads(p.read_text(encoding="utf-8"))
+
+
+def src(cell) -> str:
+    s = cell.get("source", "")
+    return "".join(s) if isinstance(s, list) else s
+
+
+def code_cells(nb):
+    return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [ch["file"] for ch in part.get("chapters", [])]
+    return files
+
+
+@pytest.mark.parametrize("nb_path", ALL_NOTEBOOKS, ids=lambda p: p.name)
+def test_outputs_are_stripped(nb_path):
+    nb = load(nb_path)
+    for i, c in enumerate(code_cells(nb)):
+        assert c.get("outputs") == [] and c.get("execution_count") is None, \
+            f"{nb_path.name}: code cell {i} has stored outputs; run `make strip`"
+    assert "widgets" not in nb["metadata"], f"{nb_path.name}: stored widget state; strip it"
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+
+def test_toc_lists_every_chapter_and_only_existing_files():
+    listed = toc_files()
+    for p in CHAPTERS:
+        assert f"notebooks/{p.stem}" in listed, f"{p.name} is missing from _toc.yml"
+    for f in listed:
+        assert (ROOT / f"{f}.ipynb").exists() or (ROOT / f"{f}.md").exists(), f"_toc.yml lists missing {f}"
+
+
+def test_start_page_links_every_chapter():
+    text = "".join(src(c) for c in load(ROOT / "notebooks" / "00_start_here.ipynb")["cells"])
+    for p in CHAPTERS:
+        assert f"]({p.name})" in text, f"00_start_here does not link {p.name}"
+
+
+@pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.name)
+def test_template(nb_path):
+    nb = load(nb_path)
+    cells = nb["cells"]
+    name = nb_path.name
+    first = cells[0]
+    assert first["cell_type"] == "markdown" and src(first).startswith(f"# {name[:2]}"), \
+        f"{name}: first cell must be the title '# {name[:2]} · …'"
+    head = src(first).lower()
+    assert "learning objectives" in head and "prerequisites" in head, f"{name}: title cell needs objectives and prerequisites"
+    titles = [l for c in cells if c["cell_type"] == "markdown" for l in src(c).splitlines() if re.match(r"# ", l)]
+    assert len(titles) == 1, f"{name}: exactly one '# ' title, found {titles}"
+
+    codes = code_cells(nb)
+    params = [c for c in codes if "parameters" in tags(c)]
+    assert len(params) == 1 and codes[0] is params[0], f"{name}: the first code cell must be the only 'parameters' cell"
+    assert "quick_mode()" in src(params[0]), f"{name}: parameters must read COURSE_QUICK via quick_mode()"
+    uses = [l for l in src(params[0]).splitlines() if re.search(r"\bQUICK\b", l) and not l.startswith("QUICK =")]
+    assert not uses, (f"{name}: compute sizes from QUICK in the next cell, not in the parameters cell "
+                      f"(papermill injects its values after it): {uses}")
+
+    all_code = "\n".join(src(c) for c in codes)
+    assert "interactive_figure(" in all_code, f"{name}: needs at least one widget"
+    assert re.search(r"^\s*assert ", all_code, re.M), f"{name}: state the chapter's results as asserts"
+    assert "record(" in all_code, f"{name}: record the asserted numbers with results.record"
+    assert any(re.match(r"## Summary", src(c)) for c in cells if c["cell_type"] == "markdown"), f"{name}: needs '## Summary'"
+
+
+@pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.name)
+def test_exercises_have_solutions_and_checks(nb_path):
+    cells = load(nb_path)["cells"]
+    name = nb_path.name
+    ex = [i for i, c in enumerate(cells) if "exercise" in tags(c)]
+    assert len(ex) >= 3, f"{name}: needs at least 3 exercises, found {len(ex)}"
+    for i in ex:
+        assert "raise NotImplementedError" in src(cells[i]), f"{name}: exercise cell {i} must end in a stub"
+        sol = cells[i + 1]
+        assert {"solution", "hide-cell"} <= set(tags(sol)), \
+            f"{name}: the cell after exercise {i} must be tagged 'solution' and 'hide-cell'"
+        check = cells[i + 2]
+        assert check["cell_type"] == "code" and "check" in src(check), f"{name}: a check must follow the solution of exercise {i}"
+    for c in cells:
+        if "solution" in tags(c):
+            assert "hide-cell" in tags(c), f"{name}: every solution cell is hidden in the book (tag 'hide-cell')"
+
+
+@pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.name)
+def test_notebooks_stay_thin(nb_path):
+    """Helpers live in course_utils: notebooks define functions only for exercises, and only short ones."""
+    for c in code_cells(load(nb_path)):
+        if {"exercise", "solution"} & set(tags(c)):
+            continue
+        s = src(c)
+        assert not re.search(r"^class ", s, re.M), f"{nb_path.name}: move class definitions into course_utils"
+        for m in re.finditer(r"^def .*?(?=^\S|\Z)", s, re.M | re.S):
+            n = len([l for l in m.group(0).splitlines() if l.strip()])
+            assert n <= 15, f"{nb_path.name}: a {n}-line function in a notebook cell belongs in course_utils"
+
+
+def _names(reqs) -> set[str]:
+    out = set()
+    for r in reqs:
+        if isinstance(r, str) and not r.startswith("-") and r != "pip" and not r.startswith("python"):
+            out.add(re.split(r"[<>=!~ \[]", r)[0].strip().lower())
+    return out
+
+
+def test_environment_yml_matches_pyproject():
+    deps = _names(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+    conda = _names([d for d in env if isinstance(d, str)])
+    pip = _names(next(d["pip"] for d in env if isinstance(d, dict)))
+    assert conda | pip == deps, f"environment.yml {sorted(conda | pip)} != pyproject {sorted(deps)}"
+
+
+def test_readme_and_ci_use_the_same_test_command():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make lab" in readme and "make test" in readme
+    assert re.search(r"^make test$", ci, re.M)
+    # An unpinned torch makes pip fetch a multi-GB CUDA build on Linux: the constraints pin one build.
+    assert re.search(r"^torch==\d+\.\d+\.\d+", (ROOT / "constraints.txt").read_text(), re.M)

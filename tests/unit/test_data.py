@@ -1,0 +1,117 @@
+"""course_utils.data: shapes, labels, seeding, margins, real data sets, splits."""
+import numpy as np
+import pytest
+
+from course_utils import data
+
+
+@pytest.mark.parametrize("name", sorted(data.TOY_SETS))
+def test_toy_sets_shapes_and_labels(name):
+    X, y = data.make_toy(name, 101, np.random.default_rng(0))
+    assert X.shape == (101, 2) and X.dtype == np.float64
+    assert y.shape == (101,) and y.dtype == np.int64
+    assert y.min() == 0 and len(np.unique(y)) >= 2
+    assert np.all(np.isfinite(X))
+
+
+@pytest.mark.parametrize("name", sorted(data.TOY_SETS))
+def test_toy_sets_are_seeded(name):
+    a = data.make_toy(name, 50, np.random.default_rng(3))
+    b = data.make_toy(name, 50, np.random.default_rng(3))
+    c = data.make_toy(name, 50, np.random.default_rng(4))
+    np.testing.assert_array_equal(a[0], b[0])
+    assert not np.array_equal(a[0], c[0])
+
+
+@pytest.mark.parametrize("margin", [0.0, 0.05, 0.3])
+def test_separable_has_the_promised_margin(margin):
+    rng = np.random.default_rng(1)
+    X, y, w, b = data.make_separable(300, rng, margin=margin, return_separator=True)
+    assert np.isclose(np.linalg.norm(w), 1.0)
+    dist = X @ w + b
+    assert np.all(np.abs(dist) >= margin - 1e-12)
+    assert np.all((dist > 0) == (y == 1))
+    assert np.all(np.linalg.norm(X, axis=1) <= 1.0 + 1e-12)
+
+
+def test_xor_is_xor_of_signs():
+    X, y = data.make_xor(200, np.random.default_rng(0), noise=0.1)
+    np.testing.assert_array_equal(y, ((X[:, 0] > 0) != (X[:, 1] > 0)).astype(int))
+
+
+def test_bad_arguments_say_what_is_wrong():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="n must be"):
+        data.make_moons(0, rng)
+    with pytest.raises(ValueError, match="noise"):
+        data.make_moons(10, rng, noise=-1)
+    with pytest.raises(ValueError, match="margin"):
+        data.make_separable(10, rng, margin=2.0)
+    with pytest.raises(ValueError, match="almost no room"):
+        data.make_separable(10, rng, margin=0.95)
+    with pytest.raises(ValueError, match="unknown toy"):
+        data.make_toy("bananas", 10, rng)
+
+
+def test_digits():
+    X, y = data.load_digits()
+    assert X.shape == (1797, 64) and y.shape == (1797,)
+    assert X.min() == 0 and X.max() == 1
+    assert set(np.unique(y)) == set(range(10))
+
+
+def test_mnist_sample():
+    X, y = data.load_mnist()
+    assert X.shape == (5000, 784)
+    assert 0 <= X.min() and X.max() <= 1
+    assert np.bincount(y).tolist() == [500] * 10
+
+
+def test_photo():
+    g = data.load_photo()
+    assert g.ndim == 2 and 200 <= g.shape[0] <= 300 and 0 <= g.min() and g.max() <= 1
+    rgb = data.load_photo(gray=False, size=None)
+    assert rgb.shape == (600, 512, 3)
+
+
+def test_text():
+    t = data.load_text()
+    assert len(t) > 100_000 and "function" in t
+    assert len(data.load_text(max_chars=50)) == 50
+    with pytest.raises(ValueError, match="unknown corpus"):
+        data.load_text("shakespeare")
+
+
+def test_split_partitions_and_stratifies():
+    X, y = data.load_digits()
+    s = data.split(X, y, np.random.default_rng(0), val=0.2, test=0.2)
+    n_tr, n_va, n_te = s.sizes()
+    assert n_tr + n_va + n_te == len(X)
+    assert abs(n_va - 0.2 * len(X)) <= 10 and abs(n_te - 0.2 * len(X)) <= 10
+    for part in (s.y_train, s.y_val, s.y_test):
+        frac = np.bincount(part, minlength=10) / len(part)
+        assert np.allclose(frac, 0.1, atol=0.02)
+    s2 = data.split(X, y, np.random.default_rng(0))
+    np.testing.assert_array_equal(s.X_test, s2.X_test)
+
+
+def test_split_exact_partition_of_indices():
+    X = np.arange(100)[:, None].astype(float)
+    y = np.arange(100) % 3
+    s = data.split(X, y, np.random.default_rng(1), val=0.1, test=0.3)
+    allx = np.concatenate([s.X_train, s.X_val, s.X_test]).ravel()
+    assert sorted(allx.tolist()) == list(range(100))
+    with pytest.raises(ValueError, match="val"):
+        data.split(X, y, np.random.default_rng(0), val=0.6, test=0.5)
+
+
+def test_standardize_uses_training_statistics_only():
+    rng = np.random.default_rng(0)
+    Xtr, Xte = rng.normal(3, 2, size=(50, 3)), rng.normal(3, 2, size=(10, 3))
+    Xtr[:, 2] = 7.0  # a constant column is only centred
+    a, b = data.standardize(Xtr, Xte)
+    np.testing.assert_allclose(a[:, :2].mean(0), 0, atol=1e-12)
+    np.testing.assert_allclose(a[:, :2].std(0), 1, rtol=1e-12)
+    np.testing.assert_allclose(a[:, 2], 0)
+    mu, sd = Xtr.mean(0), Xtr.std(0)
+    np.testing.assert_allclose(b[:, :2], (Xte[:, :2] - mu[:2]) / sd[:2])

@@ -1,0 +1,146 @@
+"""course_utils.widgets: pure rendering, messages instead of tracebacks, live and static views."""
+import re
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from course_utils import widgets as W
+
+
+def draw_line(slope=1.0, kind="line"):
+    if slope > 4:
+        raise ValueError(f"slope {slope} is too steep to draw")
+    fig, ax = plt.subplots()
+    x = np.linspace(0, 1, 5)
+    ax.plot(x, slope * x, "-" if kind == "line" else "o")
+    ax.set_title(f"slope {slope} {kind}")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    return fig
+
+
+@pytest.fixture
+def fig():
+    return W.interactive_figure(draw_line, title="demo", slope=W.Slider(0, 5, 0.5, value=1.0, static=[0, 1, 2]),
+                                kind=W.Choice(["line", "dots"]))
+
+
+def test_figure_uses_defaults_and_overrides(fig):
+    assert "slope 1.0 line" in W.figure_texts(fig.figure())
+    assert "slope 2.0 dots" in W.figure_texts(fig.figure(slope=2.0, kind="dots"))
+
+
+def test_errors_become_messages_not_tracebacks(fig):
+    texts = W.figure_texts(fig.figure(slope=5.0))
+    assert texts == ["slope 5.0 is too steep to draw"]
+    assert fig.render(slope=5.0).startswith(b"\x89PNG")
+
+
+def test_unknown_control_is_a_programming_error(fig):
+    with pytest.raises(TypeError, match="unknown control"):
+        fig.figure(colour="red")
+
+
+def test_declaration_errors():
+    with pytest.raises(ValueError, match="max > min"):
+        W.Slider(3, 1)
+    with pytest.raises(ValueError, match="outside"):
+        W.Slider(0, 1, 0.1, value=2)
+    with pytest.raises(ValueError, match="not one of"):
+        W.Choice(["a"], value="b")
+    with pytest.raises(ValueError, match="at least one control"):
+        W.interactive_figure(draw_line)
+    with pytest.raises(TypeError, match="Slider or a Choice"):
+        W.interactive_figure(draw_line, slope=3)
+
+
+def test_slider_values():
+    s = W.Slider(1, 30, 1, value=5)
+    assert s.is_int and s.all_values() == list(range(1, 31))
+    sv = s.static_values()
+    assert 5 in sv and sv[0] == 1 and sv[-1] == 30 and len(sv) <= 8
+    f = W.Slider(0.0, 1.0, 0.25, value=0.5)
+    assert not f.is_int and f.all_values() == [0.0, 0.25, 0.5, 0.75, 1.0]
+    p = W.Slider(0, 40, 1, value=0, play=True)
+    assert len(p.static_values()) == 25
+
+
+def test_live_widget_redraws_on_change(fig):
+    box = fig.widget
+    image = fig._image
+    before = image.value
+    slider = next(w for w in _walk(box) if w.__class__.__name__ == "FloatSlider")
+    slider.value = 3.0
+    assert bytes(image.value) != bytes(before) and bytes(image.value).startswith(b"\x89PNG")
+    slider.value = 4.5  # error path: the image shows the message, nothing raises
+    assert bytes(image.value).startswith(b"\x89PNG")
+
+
+def _walk(w):
+    yield w
+    for c in getattr(w, "children", ()):
+        yield from _walk(c)
+
+
+def test_play_button_is_linked():
+    f = W.interactive_figure(draw_line, slope=W.Slider(0, 4, 1, value=0, play=True))
+    names = [w.__class__.__name__ for w in _walk(f.widget)]
+    assert "Play" in names and "IntSlider" in names
+
+
+def test_mimebundle_has_live_and_static_views(fig):
+    bundle = fig._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "course-static-widget" in bundle["text/html"]
+
+
+def test_static_html_single_frame_by_default(fig, monkeypatch):
+    monkeypatch.delenv("COURSE_STATIC_WIDGETS", raising=False)
+    h = fig.static_html()
+    assert 'data-frames="1"' in h and "run the notebook" in h
+
+
+def test_static_html_all_frames(fig, monkeypatch):
+    monkeypatch.setenv("COURSE_STATIC_WIDGETS", "1")
+    h = fig.static_html()
+    # slope static values {0, 1, 2} (default 1.0 included) x kinds {line, dots}
+    assert 'data-frames="6"' in h
+    assert h.count('type="range"') == 1 and h.count("<select") == 1
+    frames = re.search(r"var frames = (\{.*?\});", h, re.S).group(1)
+    assert frames.count('"') == 6 * 4  # six keys and six values, each quoted
+    assert "http://" not in h and "https://" not in h
+
+
+def test_too_many_static_frames_is_refused():
+    f = W.interactive_figure(draw_line, slope=W.Slider(0, 4, 0.01, static=list(np.linspace(0, 4, 41))),
+                             kind=W.Choice(["line", "dots"]))
+    with pytest.raises(ValueError, match="static frames"):
+        f.static_html(all_frames=True)
+
+
+def test_frame_turns_errors_into_a_message_figure_and_closes_what_it_opened():
+    import matplotlib.pyplot as plt
+
+    @W.frame
+    def draw(k=1):
+        plt.subplots()
+        if k > 3:
+            raise ValueError(f"k={k} is larger than the 3 training points")
+        fig, ax = plt.subplots()
+        ax.set_title(f"k = {k}")
+        return fig
+
+    before = len(plt.get_fignums())
+    fig = draw(k=5)
+    assert any("larger than the 3 training points" in t for t in W.figure_texts(fig))
+    assert len(plt.get_fignums()) == before + 1  # only the message figure is left open
+    assert "k = 2" in W.figure_texts(draw(k=2))
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        draw(q=1)  # a programming error, not a student's setting
+    assert W.frame(draw) is draw  # applying it twice changes nothing
+
+
+def test_frame_reports_a_function_that_returns_the_wrong_thing():
+    fig = W.frame(lambda: 42)()
+    assert any("not a Matplotlib Figure" in t for t in W.figure_texts(fig))
