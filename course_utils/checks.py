@@ -209,7 +209,7 @@ def check_value(got: Any, expected: Any, name: str = "your answer", rtol: float 
                 hint: str | None = None) -> CheckResult:
     """Check one answer against the expected value."""
     if got is Ellipsis or got is NotImplemented:
-        return _emit(CheckResult(name, False, False, f"{name} is not filled in yet."))
+        return _emit(CheckResult(name, False, False, f"{name} is not written yet: replace `...` with your answer."))
     msg = compare(got, expected, rtol, atol, name)
     if msg:
         return _emit(CheckResult(name, False, True, msg + (f". Hint: {hint}" if hint else ".")))

@@ -1,10 +1,16 @@
-"""Chapter 01 · learning basics: the figures, the widget and the exercise checks.
+"""Chapter 01 · learning basics: the figures, the widget, the experiments and the exercise checks.
 
-- ``plot_unit_balls``: the unit spheres ``‖x‖_p = 1`` of several p-norms.
+- ``plot_unit_spheres``: the unit spheres ``‖x‖_p = 1`` (boundaries of the unit balls) of several p-norms.
 - ``knn_toy_data`` and ``draw_knn_regions``: the chapter's widget, k-NN decision
   regions on noisy two moons with training and validation accuracy.
-- ``check_p_norm``, ``check_pairwise_l1``, ``check_knn_predict``,
-  ``check_choose_k``: the exercise checks, against the references in
+- ``k_selection_study``: choose k on many random splits, on the validation set and on
+  the training set, to see how often the two choices differ.
+- The chapter's thresholds (``VAL_ACCURACY_MIN``, ``TEST_ACCURACY_MIN``,
+  ``LEARNING_GAIN_MIN``, ``DIFFERENT_CHOICE_MIN``) live here so that the tests can run
+  trivial models against exactly the asserts the notebook makes.
+- Checks: ``check_p_norm``, ``check_pairwise_l2`` (debug-this), ``check_knn_predict``,
+  ``check_choose_k``, ``check_all_neighbours_prediction`` (predict-then-run) and
+  ``check_two_tests_posterior`` (derive-then-check), against the references in
   :mod:`course_utils.scratch.knn`.
 """
 from __future__ import annotations
@@ -16,13 +22,21 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import checks, data, plotting
-from ..scratch.knn import KNNClassifier, choose_k, knn_predict, p_norm, pairwise_distances
+from ..scratch.knn import KNNClassifier, accuracy_vs_k, choose_k, knn_predict, p_norm, pairwise_distances
 from ..widgets import frame
+
+#: the notebook's asserts: validation accuracy of the chosen k-NN, test accuracy of the final model,
+#: gain in validation accuracy from 10 training images to all of them, and the share of random
+#: splits on which the validation set picks a different k than the training set would.
+VAL_ACCURACY_MIN = 0.97
+TEST_ACCURACY_MIN = 0.96
+LEARNING_GAIN_MIN = 0.3
+DIFFERENT_CHOICE_MIN = 0.5
 
 
 # --------------------------------------------------------------------- figures
-def plot_unit_balls(ps: Sequence[float] = (0.5, 1, 2, np.inf), ax=None):
-    """Outline of ``{x in R² : ||x||_p = 1}`` for each p (the unit sphere); dashed when p < 1 (not a norm)."""
+def plot_unit_spheres(ps: Sequence[float] = (0.5, 1, 2, np.inf), ax=None):
+    """The unit sphere ``{x in R² : ||x||_p = 1}`` (the boundary of the unit ball) for each p; dashed when p < 1."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.4))
     t = np.linspace(0, 2 * np.pi, 721)
@@ -35,7 +49,7 @@ def plot_unit_balls(ps: Sequence[float] = (0.5, 1, 2, np.inf), ax=None):
     ax.set_aspect("equal")
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
-    ax.set_title(r"points at distance 1 from the origin: $\|\mathbf{x}\|_p = 1$")
+    ax.set_title(r"unit spheres: points at distance 1 from the origin, $\|\mathbf{x}\|_p = 1$")
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return ax
 
@@ -77,6 +91,34 @@ def draw_knn_regions(k: int = 5, metric: str = "L2", n_train: int = 100, seed: i
     return fig
 
 
+# ----------------------------------------------------------------- experiments
+def k_selection_study(X: np.ndarray, y: np.ndarray, n_splits: int, seed: int = 0, ks: Sequence[int] = range(1, 26),
+                      metric: str = "l2", val: float = 0.2, test: float = 0.2) -> dict[str, np.ndarray]:
+    """Choose k (``choose_k``: best accuracy, ties to the larger k) on ``n_splits`` random splits.
+
+    Returns per split the k chosen on the validation set (``"k_val"``), the k the training
+    set would choose (``"k_train"``), and the validation accuracies at both (``"acc_at_k_val"``,
+    ``"acc_at_k_train"``).
+    """
+    ks = np.asarray(list(ks))
+    out: dict[str, list] = {"k_val": [], "k_train": [], "acc_at_k_val": [], "acc_at_k_train": []}
+    for i in range(n_splits):
+        parts = data.split(X, y, np.random.default_rng(seed + i), val=val, test=test)
+        acc_val = accuracy_vs_k(parts.X_train, parts.y_train, parts.X_val, parts.y_val, ks, metric)
+        acc_train = accuracy_vs_k(parts.X_train, parts.y_train, parts.X_train, parts.y_train, ks, metric)
+        k_val, k_train = choose_k(ks, acc_val), choose_k(ks, acc_train)
+        out["k_val"].append(k_val)
+        out["k_train"].append(k_train)
+        out["acc_at_k_val"].append(acc_val[list(ks).index(k_val)])
+        out["acc_at_k_train"].append(acc_val[list(ks).index(k_train)])
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def all_neighbours_accuracy(y_train: np.ndarray, y_eval: np.ndarray) -> float:
+    """Accuracy of k-NN with k = every training point: each query gets the training set's majority label."""
+    return float(np.mean(np.asarray(y_eval) == np.bincount(y_train).argmax()))
+
+
 # ------------------------------------------------------------ exercise checks
 def check_p_norm(fn: Callable, trials: int = 6) -> checks.CheckResult:
     """Check ``fn(v, p) -> float`` for 1-D ``v`` with negative entries and ``p`` in {1, 1.5, 3, inf}."""
@@ -91,15 +133,22 @@ def check_p_norm(fn: Callable, trials: int = 6) -> checks.CheckResult:
                                  name="p_norm", trials=trials)
 
 
-def check_pairwise_l1(fn: Callable, trials: int = 5) -> checks.CheckResult:
-    """Check ``fn(A, B) -> D`` (m, n) of L1 distances on random shapes."""
-    def make_inputs(rng):
-        d = int(rng.integers(2, 7))  # d >= 2: in one dimension L1 and L2 coincide
-        return (rng.standard_normal((int(rng.integers(1, 8)), d)),
-                rng.standard_normal((int(rng.integers(1, 8)), d)))
+def check_pairwise_l2(fn: Callable, trials: int = 6) -> checks.CheckResult:
+    """Check ``fn(A, B) -> D`` (m, n) of L2 distances: m ≠ n, and B containing copies of A's rows.
 
-    return checks.check_function(fn, lambda A, B: pairwise_distances(A, B, "l1"), make_inputs,
-                                 name="pairwise_l1", trials=trials)
+    The copies make some true distances exactly 0, where the expansion
+    ``|a|² + |b|² − 2a·b`` can round to a tiny negative number: without clipping, its
+    square root is NaN. The check compares with ``atol=1e-6`` (round-off of the expansion).
+    """
+    def make_inputs(rng):
+        m, d = int(rng.integers(2, 7)), int(rng.integers(2, 6))
+        n = m + int(rng.integers(1, 4))  # never square: catches a broadcast that only works when m == n
+        A = rng.standard_normal((m, d)) * 3
+        B = np.vstack([A[::-1], rng.standard_normal((n - m, d)) * 3])  # every row of A appears in B
+        return (A, B)
+
+    return checks.check_function(fn, lambda A, B: pairwise_distances(A, B, "l2"), make_inputs,
+                                 name="pairwise_l2", trials=trials, rtol=1e-6, atol=1e-6)
 
 
 def check_knn_predict(fn: Callable, trials: int = 6) -> checks.CheckResult:
@@ -127,3 +176,32 @@ def check_choose_k(fn: Callable, trials: int = 6) -> checks.CheckResult:
         return (ks, acc)
 
     return checks.check_function(fn, choose_k, make_inputs, name="choose_k", trials=trials)
+
+
+def check_all_neighbours_prediction(prediction, y_train: np.ndarray, y_eval: np.ndarray,
+                                    tol: float = 0.02) -> checks.CheckResult:
+    """Predict-then-run: the validation accuracy of k-NN with k = the number of training points."""
+    actual = all_neighbours_accuracy(y_train, y_eval)
+    majority = int(np.bincount(y_train).argmax())
+    hint = (f"with k = n every query hears the same vote, the whole training set's, so every prediction is its "
+            f"most frequent label ({majority}); the accuracy is the share of that label in the validation set, "
+            f"{actual:.3f} (about 1/10 for ten balanced classes)")
+    return checks.check_value(prediction, actual, name="your prediction", rtol=0, atol=tol, hint=hint)
+
+
+#: the derive-then-check exercise: the test of the Bayes section, taken twice, independently
+TWO_TESTS = dict(prevalence=0.01, sensitivity=0.95, false_alarm=0.05)
+
+
+def two_tests_posterior(prevalence: float, sensitivity: float, false_alarm: float) -> float:
+    """P(sick | two independent positive tests): Bayes' rule with the first posterior as the new prior."""
+    p1 = sensitivity * prevalence / (sensitivity * prevalence + false_alarm * (1 - prevalence))
+    return sensitivity * p1 / (sensitivity * p1 + false_alarm * (1 - p1))
+
+
+def check_two_tests_posterior(answer) -> checks.CheckResult:
+    """Derive-then-check: P(D | +, +) for :data:`TWO_TESTS`, to 3 decimals."""
+    exact = two_tests_posterior(**TWO_TESTS)
+    hint = ("use P(D | +) ≈ 0.161 from the first test as the prior for the second: "
+            "P(D | +, +) = 0.95·0.161 / (0.95·0.161 + 0.05·0.839)")
+    return checks.check_value(answer, exact, name="P(D | +, +)", rtol=0, atol=5e-4, hint=hint)

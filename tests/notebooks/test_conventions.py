@@ -93,6 +93,16 @@ def test_template(nb_path):
     assert any(re.match(r"## Summary", src(c)) for c in cells if c["cell_type"] == "markdown"), f"{name}: needs '## Summary'"
 
 
+#: Exercise kinds (a tag next to ``exercise``); a cell without one is an "implement" exercise.
+KINDS = ("predict", "derive", "debug", "design")
+
+
+def exercise_kind(cell) -> str:
+    kinds = [k for k in KINDS if k in tags(cell)]
+    assert len(kinds) <= 1, f"an exercise cell has several kinds: {kinds}"
+    return kinds[0] if kinds else "implement"
+
+
 @pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.name)
 def test_exercises_have_solutions_and_checks(nb_path):
     cells = load(nb_path)["cells"]
@@ -100,7 +110,12 @@ def test_exercises_have_solutions_and_checks(nb_path):
     ex = [i for i, c in enumerate(cells) if "exercise" in tags(c)]
     assert len(ex) >= 3, f"{name}: needs at least 3 exercises, found {len(ex)}"
     for i in ex:
-        assert "raise NotImplementedError" in src(cells[i]), f"{name}: exercise cell {i} must end in a stub"
+        if exercise_kind(cells[i]) == "debug":
+            assert "raise NotImplementedError" not in src(cells[i]), \
+                f"{name}: debug exercise cell {i} holds the broken code to repair, not a stub"
+        else:
+            assert "raise NotImplementedError" in src(cells[i]) or re.search(r"=\s*\.\.\.", src(cells[i])), \
+                f"{name}: exercise cell {i} must end in a stub (`raise NotImplementedError`, or `answer = ...`)"
         sol = cells[i + 1]
         assert {"solution", "hide-cell"} <= set(tags(sol)), \
             f"{name}: the cell after exercise {i} must be tagged 'solution' and 'hide-cell'"
@@ -109,6 +124,15 @@ def test_exercises_have_solutions_and_checks(nb_path):
     for c in cells:
         if "solution" in tags(c):
             assert "hide-cell" in tags(c), f"{name}: every solution cell is hidden in the book (tag 'hide-cell')"
+
+
+@pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.name)
+def test_exercises_are_of_several_kinds(nb_path):
+    """Students think, not only transcribe: at least two exercises that are not "implement this formula"."""
+    kinds = [exercise_kind(c) for c in load(nb_path)["cells"] if "exercise" in tags(c)]
+    others = [k for k in kinds if k != "implement"]
+    assert len(others) >= 2, (f"{nb_path.name}: needs at least two exercises tagged one of {KINDS} "
+                              f"(predict-then-run, derive-then-check, debug-this, design-to-a-target); found {kinds}")
 
 
 @pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.name)
