@@ -8,17 +8,20 @@
 #   make dev        authoring tools and git hooks (ruff, nbstripout, pre-commit)
 #   make strip      strip outputs from the notebooks (what the git hook does)
 #   make book       the HTML book in _build/html (executes every notebook)
-#   make student    student copies without solutions in student/
+#   make student    student copies without solutions in student/ (never overwrites a copy you edited)
+#   make book CHAPTERS="01-07 10"   (and make student CHAPTERS=…): a course with only those chapters
 #
 # Variables: PYTHON (interpreter for the venv), VENV (its folder),
 # CONSTRAINTS (pins; empty to keep a torch build you installed yourself),
-# JOBS (parallel test workers), PYTEST_ARGS (extra pytest arguments).
+# JOBS (parallel test workers), PYTEST_ARGS (extra pytest arguments),
+# CHAPTERS (a course profile for book/student, e.g. "01-07 10 14-15"; default: all).
 
 PYTHON      ?= python3
 VENV        ?= .venv
 CONSTRAINTS ?= constraints.txt
 JOBS        ?= 2
 PYTEST_ARGS ?=
+CHAPTERS    ?=
 # JupyterLab refuses to run as root unless told to (containers, CI machines).
 LAB_ARGS    ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
@@ -56,12 +59,13 @@ doctor: setup
 	$(BIN)/python -m course_utils doctor
 
 # The whole suite runs with the network blocked for Python (tests/offline),
-# the instructor notebooks in strict mode (a wrong solution cell fails), and one
+# the instructor notebooks in strict mode (a wrong solution cell fails), without
+# recording exercise progress (that file belongs to a student), and one
 # compute thread per process: JOBS workers share the cores, and oversubscribed
 # BLAS/torch threads make small models many times slower.
 test: setup-test
 	PYTHONPATH="$(CURDIR)/tests/offline$${PYTHONPATH:+:$$PYTHONPATH}" COURSE_OFFLINE_GUARD=1 \
-	COURSE_STRICT_CHECKS=1 COURSE_THREADS=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+	COURSE_STRICT_CHECKS=1 COURSE_TRACK_PROGRESS=0 COURSE_THREADS=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=15 --nbval-lax --nbval-current-env \
 		tests notebooks $(PYTEST_ARGS)
 
@@ -84,11 +88,16 @@ strip: setup-dev
 	$(BIN)/nbstripout --keep-id --extra-keys "$(NBSTRIPOUT_KEYS)" notebooks/*.ipynb
 
 book: setup-test
+ifeq ($(strip $(CHAPTERS)),)
 	COURSE_STATIC_WIDGETS=1 $(BIN)/jupyter-book build . --builder html
+else
+	$(BIN)/python -m course_utils profile --chapters "$(CHAPTERS)" --out _build/profile
+	COURSE_STATIC_WIDGETS=1 $(BIN)/jupyter-book build _build/profile --path-output . --builder html
+endif
 	@echo "Open _build/html/index.html in a browser (no server needed)."
 
 student: setup
-	$(BIN)/python -m course_utils student --out student
+	$(BIN)/python -m course_utils student --out student --chapters "$(CHAPTERS)"
 
 clean:
 	rm -rf _build student .pytest_cache

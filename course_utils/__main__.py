@@ -1,11 +1,10 @@
-"""Command line: ``python -m course_utils {doctor,student}``.
+"""Command line: ``python -m course_utils {doctor,student,progress,grade}``.
 
 Outputs are stripped from notebooks by nbstripout (``make strip``, or the git hook
 that ``make dev`` installs), not by this package."""
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
@@ -14,30 +13,67 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("doctor", help="check that this machine is ready for the course")
+    sub.add_parser("progress", help="show which exercises you have solved, chapter by chapter")
+    gr = sub.add_parser("grade", help="run submitted student notebooks and write a CSV of their check verdicts")
+    gr.add_argument("submissions", help="folder of submissions: SUBMISSIONS/<student>/<NN_chapter>.ipynb")
+    gr.add_argument("--out", default="grades.csv", help="the CSV to write (default: grades.csv)")
+    gr.add_argument("--timeout", type=float, default=900, help="seconds per notebook (default 900)")
+    gr.add_argument("--cell-timeout", type=float, default=120, help="seconds per cell (default 120)")
     st = sub.add_parser("student", help="write student copies (solutions removed)")
     st.add_argument("--root", default=".", help="course folder (default: .)")
     st.add_argument("--out", default="student", help="output folder (default: student/)")
+    st.add_argument("--chapters", default="", help='only these chapters, e.g. "01-07 10 14-15" (default: all)')
+    pr = sub.add_parser("profile", help="write a book source folder with only some chapters")
+    pr.add_argument("--chapters", required=True, help='e.g. "01-07 10 14-15"')
+    pr.add_argument("--root", default=".", help="course folder (default: .)")
+    pr.add_argument("--out", default="_build/profile", help="output folder (default: _build/profile)")
     args = parser.parse_args(argv)
 
     if args.cmd == "doctor":
         from .doctor import run
 
         return 1 if run() else 0
-    if args.cmd == "student":
-        from .notebooks import chapter_notebooks, make_student_copy
+    if args.cmd == "grade":
+        from .grading import grade
 
-        root, out = Path(args.root), Path(args.out)
-        nbs = chapter_notebooks(root)
-        if not nbs:
-            print(f"no chapter notebooks under {root / 'notebooks'}", file=sys.stderr)
+        try:
+            grade(args.submissions, args.out, timeout=args.timeout, cell_timeout=args.cell_timeout)
+        except FileNotFoundError as exc:
+            print(exc, file=sys.stderr)
             return 1
-        out.mkdir(parents=True, exist_ok=True)
+        return 0
+    if args.cmd == "progress":
+        from .tracking import show
+
+        show()
+        return 0
+    if args.cmd in ("student", "profile"):
+        from .profiles import available_chapters, parse_chapters
+
+        root = Path(args.root)
+        try:
+            chosen = parse_chapters(args.chapters, available_chapters(root))
+        except (ValueError, IndexError) as exc:
+            print(exc if str(exc) else f"no chapter notebooks under {root / 'notebooks'}", file=sys.stderr)
+            return 1
+    if args.cmd == "profile":
+        from .profiles import stage
+
+        dest = stage(root, chosen, Path(args.out))
+        print(f"{dest}: a book with chapters {' '.join(chosen)}")
+        return 0
+    if args.cmd == "student":
+        from .notebooks import chapter_notebooks, write_student_copies
+
+        nbs = [nb for nb in chapter_notebooks(root) if nb.name[:2] in chosen]
         start = root / "notebooks" / "00_start_here.ipynb"
-        if start.exists():
-            shutil.copy(start, out / start.name)
-        for nb in nbs:
-            n = make_student_copy(nb, out / nb.name)
-            print(f"{out / nb.name}: {n} solution cell(s) removed")
+        report = write_student_copies(([start] if start.exists() else []) + nbs, Path(args.out))
+        for path, status in report:
+            if status == "kept yours":
+                print(f"{path}: you edited {path.name.replace('.new', '')}, so it was kept as it is; "
+                      "the fresh copy is here")
+            else:
+                print(f"{path}: {status}")
         return 0
     return 2
 

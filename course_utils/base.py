@@ -10,7 +10,7 @@ platform (data, plotting, widgets, training loop) and the chapters all build on 
 - ``check_learning_rate(lr)``: a clear ``ValueError`` for a rate that is not a
   positive finite number.
 - ``progress(iterable, ...)``: a tqdm progress bar that closes even when the loop
-  is interrupted (``COURSE_PROGRESS=0`` hides every bar).
+  is interrupted (``COURSE_PROGRESS_BARS=0`` hides every bar).
 - ``timed(fn, ...)``: best wall-clock time over a few runs, and the result.
 - ``running_mean(v, window)`` and ``ewma(v, beta)``: the two moving averages the
   course uses to smooth noisy curves.
@@ -61,7 +61,7 @@ def progress(iterable: Iterable[T], desc: str = "", total: int | None = None, un
     Closing matters in notebooks: a bar left open by an interrupted cell (the
     student pressed stop) keeps redrawing under later cells.
     """
-    if not show or os.environ.get("COURSE_PROGRESS", "1").strip().lower() in {"0", "false", "no", "off"}:
+    if not show or os.environ.get("COURSE_PROGRESS_BARS", "1").strip().lower() in {"0", "false", "no", "off"}:
         yield from iterable
         return
     from tqdm.auto import tqdm

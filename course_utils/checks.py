@@ -15,6 +15,8 @@ Contract::
   the instructor notebooks), where any failure raises ``ExerciseCheckError``
   so a wrong reference solution fails CI.
 - ``check_value`` does the same for a single answer (a number, an array).
+- Every verdict given through a chapter's ``check_*`` function is remembered in the
+  student's progress file (``tracking``; off under ``COURSE_TRACK_PROGRESS=0``).
 
 Chapter-specific checks (``check_pairwise_l2`` …) live beside their reference
 implementations and are thin wrappers over these two functions.
@@ -23,12 +25,16 @@ from __future__ import annotations
 
 import copy
 import html
+import json
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from . import tracking
 from .config import env_flag
 
 
@@ -65,7 +71,33 @@ def _html(r: CheckResult) -> str:
             f'<span style="color:{color};font-weight:bold">{icon} {html.escape(r.name)}</span><br>{body}</div>')
 
 
+def _frames():
+    f = sys._getframe(2)
+    while f is not None:
+        yield f
+        f = f.f_back
+
+
+def _remember(r: CheckResult) -> None:
+    """Record the verdict in the student's progress file (``tracking``) and, when grading
+    (``COURSE_GRADE_FILE``), in the grader's file, if a chapter's check gave it."""
+    where = tracking.caller_exercise(_frames())
+    if where is None:
+        return
+    tracking.record(where[0], where[1], r.passed, r.attempted)
+    grade_file = os.environ.get("COURSE_GRADE_FILE")
+    if grade_file:
+        line = {"chapter": where[0], "exercise": where[1], "passed": r.passed, "attempted": r.attempted,
+                "message": r.message}
+        try:
+            with open(grade_file, "a", encoding="utf-8") as f:
+                f.write(json.dumps(line) + "\n")
+        except OSError:
+            pass
+
+
 def _emit(r: CheckResult) -> CheckResult:
+    _remember(r)
     try:
         from IPython import get_ipython
         from IPython.display import HTML, display

@@ -3,6 +3,8 @@
 - ``make_student_copy(src, dst)`` writes ``dst`` without the cells tagged
   ``solution`` and with outputs and run metadata cleared; a short note says
   where the answers went.
+- ``write_student_copies(sources, out)`` does that for ``make student`` without
+  ever overwriting a copy the student has edited (a checksum manifest tells).
 - ``chapter_notebooks(root)`` lists ``notebooks/NN_*.ipynb`` chapters (01-99).
 
 Used by ``python -m course_utils student`` and by the tests. Stripping the
@@ -10,6 +12,7 @@ outputs of the stored notebooks is nbstripout's job (``make strip``).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -49,8 +52,8 @@ STUDENT_NOTE = ("*Student copy: the reference solutions were removed. Write your
                 "above and run the check below it.*")
 
 
-def make_student_copy(src: str | Path, dst: str | Path) -> int:
-    """Write a copy of ``src`` without ``solution`` cells; returns how many were removed."""
+def student_copy(src: str | Path) -> tuple[str, int]:
+    """The text of the student copy of ``src`` (no ``solution`` cells) and how many cells were removed."""
     nb = _strip_nb(json.loads(Path(src).read_text(encoding="utf-8")))
     kept, removed = [], 0
     for cell in nb["cells"]:
@@ -64,7 +67,65 @@ def make_student_copy(src: str | Path, dst: str | Path) -> int:
             note["id"] = "student-note"  # cell ids are required from nbformat 4.5 on
         kept.insert(1, note)
     nb["cells"] = kept
+    return _dump(nb), removed
+
+
+def make_student_copy(src: str | Path, dst: str | Path) -> int:
+    """Write the student copy of ``src`` to ``dst`` (overwriting it); returns how many cells were removed."""
+    text, removed = student_copy(src)
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    dst.write_text(_dump(nb), encoding="utf-8")
+    dst.write_text(text, encoding="utf-8")
     return removed
+
+
+MANIFEST = ".course-copies.json"
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def write_student_copies(sources: list[Path], out: str | Path) -> list[tuple[Path, str]]:
+    """Write student copies of ``sources`` into ``out`` without ever losing a student's work.
+
+    ``out/.course-copies.json`` remembers a checksum of every copy written. A copy that is
+    missing is written (``"new"``); one that still matches what was written last time is
+    refreshed (``"updated"`` or ``"unchanged"``); one the student has edited is left alone
+    and the fresh version goes next to it as ``NN_name.new.ipynb`` (``"kept yours"``).
+    Returns ``(path written or kept, status)`` per source.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest_path = out / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            manifest = {}
+    except (OSError, ValueError):
+        manifest = {}
+    report = []
+    for src in sources:
+        src = Path(src)
+        text = student_copy(src)[0] if CHAPTER_RE.match(src.name) and src.name[:2] != "00" else \
+            _dump(_strip_nb(json.loads(src.read_text(encoding="utf-8"))))
+        dst = out / src.name
+        if not dst.exists():
+            dst.write_text(text, encoding="utf-8")
+            manifest[src.name] = _sha(text)
+            report.append((dst, "new"))
+            continue
+        current = dst.read_text(encoding="utf-8")
+        if current == text:
+            manifest[src.name] = _sha(text)
+            report.append((dst, "unchanged"))
+        elif manifest.get(src.name) == _sha(current):
+            dst.write_text(text, encoding="utf-8")
+            manifest[src.name] = _sha(text)
+            report.append((dst, "updated"))
+        else:
+            fresh = dst.with_name(dst.stem + ".new.ipynb")
+            fresh.write_text(text, encoding="utf-8")
+            report.append((fresh, "kept yours"))
+    manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return report

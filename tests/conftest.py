@@ -64,8 +64,9 @@ def root() -> Path:
 @pytest.fixture(autouse=True)
 def _unit_test_defaults(monkeypatch):
     """Checks report instead of raising in unit tests (``make test`` sets strict mode for
-    the notebooks), and figures drawn by a test are closed after it."""
+    the notebooks), progress is not recorded, and figures drawn by a test are closed after it."""
     monkeypatch.delenv("COURSE_STRICT_CHECKS", raising=False)
+    monkeypatch.setenv("COURSE_TRACK_PROGRESS", "0")  # never write to a real student's progress file
     yield
     plt.close("all")
 

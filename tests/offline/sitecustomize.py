@@ -2,55 +2,18 @@
 
 ``make test`` puts this folder on ``PYTHONPATH`` so that Python imports this
 file at start-up in pytest, in every Jupyter kernel it starts, in the book
-build and in the JupyterLab server. Connections to this machine (loopback,
-Unix sockets: kernels talk to their clients that way) still work; anything
-else raises ``OSError`` naming the address, so a notebook or helper that tries
-to download something fails loudly. ``tests/test_offline.py`` proves the guard
-is active.
+build and in the JupyterLab server. It loads ``course_utils/offline_guard.py``
+by its path (no package import at start-up) and installs it: connections to this
+machine (loopback, Unix sockets) still work; anything else raises ``OSError``
+naming the address. ``tests/unit/test_offline.py`` proves the guard is active.
 """
-import ipaddress
-import os
-import socket
+import importlib.util as _u
+import os as _os
 
-if os.environ.get("COURSE_OFFLINE_GUARD") == "1":
-    _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback", "", None}
-
-    def _is_local(host) -> bool:
-        if isinstance(host, bytes):
-            host = host.decode()
-        if host in _LOCAL_NAMES:
-            return True
-        try:
-            ip = ipaddress.ip_address(str(host).split("%")[0])
-        except ValueError:
-            return False
-        return ip.is_loopback or ip.is_unspecified
-
-    def _blocked(what, host):
-        raise OSError(f"network access blocked by the course's offline test: {what} {host!r}")
-
-    _orig_connect = socket.socket.connect
-    _orig_connect_ex = socket.socket.connect_ex
-    _orig_getaddrinfo = socket.getaddrinfo
-
-    def _check(sock, address):
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
-            if not _is_local(address[0]):
-                _blocked("connect to", address[0])
-
-    def connect(self, address):
-        _check(self, address)
-        return _orig_connect(self, address)
-
-    def connect_ex(self, address):
-        _check(self, address)
-        return _orig_connect_ex(self, address)
-
-    def getaddrinfo(host, *args, **kwargs):
-        if not _is_local(host):
-            _blocked("name lookup of", host)
-        return _orig_getaddrinfo(host, *args, **kwargs)
-
-    socket.socket.connect = connect
-    socket.socket.connect_ex = connect_ex
-    socket.getaddrinfo = getaddrinfo
+if _os.environ.get("COURSE_OFFLINE_GUARD") == "1":
+    _path = _os.path.join(_os.path.dirname(_os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))),
+                          "course_utils", "offline_guard.py")
+    _spec = _u.spec_from_file_location("_course_offline_guard", _path)
+    _mod = _u.module_from_spec(_spec)
+    _spec.loader.exec_module(_mod)
+    _mod.install()

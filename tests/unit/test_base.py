@@ -26,9 +26,9 @@ def test_check_learning_rate_rejects_clearly(bad):
 
 def test_progress_yields_everything_and_closes_on_interrupt(monkeypatch):
     assert list(base.progress(range(5), "x")) == list(range(5))
-    monkeypatch.setenv("COURSE_PROGRESS", "0")
+    monkeypatch.setenv("COURSE_PROGRESS_BARS", "0")
     assert list(base.progress(range(3))) == [0, 1, 2]
-    monkeypatch.delenv("COURSE_PROGRESS")
+    monkeypatch.delenv("COURSE_PROGRESS_BARS")
     gen = base.progress(range(10), "x")
     next(gen)
     gen.close()  # what an interrupted loop does: the finally clause closes the bar

@@ -38,3 +38,18 @@ def test_a_forbidden_import_would_be_caught(tmp_path):
     proc = subprocess.run([exe, "--no-cache"], cwd=tmp_path, capture_output=True, text=True,
                           env={"PYTHONPATH": str(tmp_path), "PATH": ""})
     assert proc.returncode != 0 and "course_utils.scratch.bad" in proc.stdout, proc.stdout[-2000:]
+
+
+def test_every_module_belongs_to_a_tier():
+    """A new top-level module must be placed in the contracts (pyproject.toml), or it escapes the rules."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layered = set()
+    for layer in next(c for c in config if c["type"] == "layers")["layers"]:
+        layered |= {m.strip() for m in layer.replace("|", ":").split(":")}
+    top = {f"course_utils.{p.stem}" for p in (ROOT / "course_utils").glob("*.py") if p.stem not in ("__init__", "__main__")}
+    top |= {f"course_utils.{p.parent.name}" for p in (ROOT / "course_utils").glob("*/__init__.py")}
+    assert top <= layered, f"modules in no tier of the layers contract: {sorted(top - layered)}"

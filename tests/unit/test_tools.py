@@ -43,7 +43,7 @@ def test_cli_student(tmp_path, capsys):
     assert [p.name for p in notebooks.chapter_notebooks(tmp_path)] == ["01_a.ipynb", "02_b.ipynb"]
     out = tmp_path / "student"
     assert main(["student", "--root", str(tmp_path), "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["00_start_here.ipynb", "01_a.ipynb", "02_b.ipynb"]
+    assert sorted(p.name for p in out.glob("*.ipynb")) == ["00_start_here.ipynb", "01_a.ipynb", "02_b.ipynb"]
 
 
 def test_results_record_and_read(tmp_path, monkeypatch):
@@ -60,3 +60,43 @@ def test_doctor_reports_all_set():
     assert doctor.run(lines.append) == 0
     text = "\n".join(lines)
     assert "torch" in text and "MNIST" in text and "All set" in text
+
+
+def _chapters(tmp_path, names=("00_start_here.ipynb", "01_a.ipynb", "02_b.ipynb")):
+    (tmp_path / "notebooks").mkdir(exist_ok=True)
+    for name in names:
+        (tmp_path / "notebooks" / name).write_text(json.dumps(_nb([
+            _code("def f():\n    raise NotImplementedError", ["exercise"]), _code("x = 1", ["solution"])])))
+    return tmp_path
+
+
+def test_make_student_never_overwrites_an_edited_copy(tmp_path, capsys):
+    root = _chapters(tmp_path)
+    out = tmp_path / "student"
+    assert main(["student", "--root", str(root), "--out", str(out)]) == 0
+    first = (out / "01_a.ipynb").read_text()
+    assert "x = 1" not in first and (out / ".course-copies.json").exists()
+    # the student works on chapter 01
+    edited = first.replace("raise NotImplementedError", "return 42")
+    (out / "01_a.ipynb").write_text(edited)
+    # the course is updated, and make student runs again
+    (root / "notebooks" / "01_a.ipynb").write_text(json.dumps(_nb([_code("def f():\n    raise NotImplementedError  # v2",
+                                                                         ["exercise"])])))
+    (root / "notebooks" / "02_b.ipynb").write_text(json.dumps(_nb([_code("y = 2  # v2")])))
+    capsys.readouterr()
+    assert main(["student", "--root", str(root), "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert (out / "01_a.ipynb").read_text() == edited                    # the student's work is intact
+    assert "v2" in (out / "01_a.new.ipynb").read_text()                  # the new version sits next to it
+    assert "you edited 01_a.ipynb, so it was kept" in said
+    assert "y = 2  # v2" in (out / "02_b.ipynb").read_text()             # an untouched copy is refreshed
+    assert "02_b.ipynb: updated" in said and "00_start_here.ipynb: unchanged" in said
+
+
+def test_make_student_with_a_profile(tmp_path, capsys):
+    root = _chapters(tmp_path, ("00_start_here.ipynb", "01_a.ipynb", "02_b.ipynb", "03_c.ipynb"))
+    out = tmp_path / "student"
+    assert main(["student", "--root", str(root), "--out", str(out), "--chapters", "01 03"]) == 0
+    assert sorted(p.name for p in out.glob("*.ipynb")) == ["00_start_here.ipynb", "01_a.ipynb", "03_c.ipynb"]
+    assert main(["student", "--root", str(root), "--out", str(out), "--chapters", "40-45"]) == 1
+    assert "names none of the chapters" in capsys.readouterr().err
