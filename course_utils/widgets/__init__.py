@@ -219,14 +219,19 @@ def frame(func: Callable[..., Any]) -> Callable[..., Any]:
         except TypeError as exc:
             if _is_signature_error(exc, func):
                 raise
-            _close_new(before)
-            return message_figure(_friendly(exc))
+            return _message_for(exc, before)
         except Exception as exc:  # shown to the student, not raised
-            _close_new(before)
-            return message_figure(_friendly(exc))
+            return _message_for(exc, before)
 
     wrapper.__course_frame__ = True  # type: ignore[attr-defined]
     return wrapper
+
+
+def _message_for(exc: BaseException, before: set[int]):
+    _close_new(before)
+    fig = message_figure(_friendly(exc))
+    fig._course_exception = type(exc)  # tests tell an intended ValueError from a bug
+    return fig
 
 
 def _close_new(before: set[int]) -> None:
@@ -370,6 +375,10 @@ _STATIC_JS = (Path(__file__).with_name("static.js")).read_text(encoding="utf-8")
 
 
 
+#: every interactive figure declared in this process, in order (the robustness tests sweep them)
+REGISTRY: list[InteractiveFigure] = []
+
+
 def interactive_figure(func: Callable[..., Any], title: str | None = None, **controls: Control) -> InteractiveFigure:
     """Declare an interactive figure: ``func(**values) -> Figure`` and one control per argument."""
     if not controls:
@@ -377,4 +386,6 @@ def interactive_figure(func: Callable[..., Any], title: str | None = None, **con
     for name, c in controls.items():
         if not isinstance(c, (Slider, Choice)):
             raise TypeError(f"control {name!r} must be a Slider or a Choice, got {type(c).__name__}")
-    return InteractiveFigure(func=func, controls=dict(controls), title=title)
+    fig = InteractiveFigure(func=func, controls=dict(controls), title=title)
+    REGISTRY.append(fig)
+    return fig

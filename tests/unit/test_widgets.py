@@ -144,3 +144,23 @@ def test_frame_turns_errors_into_a_message_figure_and_closes_what_it_opened():
 def test_frame_reports_a_function_that_returns_the_wrong_thing():
     fig = W.frame(lambda: 42)()
     assert any("not a Matplotlib Figure" in t for t in W.figure_texts(fig))
+
+
+def test_the_sweep_catches_a_frame_that_crashes_with_a_bug_and_accepts_clear_messages():
+    from widget_sweep import sweep
+
+    def buggy(k=1):
+        if k == 7:
+            return [1, 2][k]  # IndexError: a bug a student could reach with the slider
+        return draw_line(slope=1.0)
+
+    with pytest.raises(AssertionError, match="IndexError"):
+        sweep(W.interactive_figure(buggy, k=W.Slider(1, 9, 1)), max_examples=20)
+
+    def clear(k=1):
+        if k > 5:
+            raise ValueError(f"k = {k} is too large: use k <= 5")
+        return draw_line(slope=1.0)
+
+    assert sweep(W.interactive_figure(clear, k=W.Slider(1, 9, 1)), max_examples=10) >= 3
+    assert W.REGISTRY[-1].func is clear

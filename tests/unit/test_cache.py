@@ -1,0 +1,62 @@
+"""The per-user disk cache: built once, read back, corrupt files detected by checksum and rebuilt."""
+import numpy as np
+import pytest
+
+from course_utils import cache
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("COURSE_CACHE", raising=False)
+    return tmp_path / "cache"
+
+
+def test_built_once_then_read(cache_dir):
+    calls = []
+
+    def build():
+        calls.append(1)
+        return {"w": np.arange(6.0).reshape(2, 3)}
+
+    a = cache.cached("weights", build, version="v1")
+    b = cache.cached("weights", build, version="v1")
+    assert len(calls) == 1 and np.array_equal(a["w"], b["w"])
+    cache.cached("weights", build, version="v2")  # a new version is a new entry
+    assert len(calls) == 2
+    assert sorted(p.suffix for p in cache_dir.iterdir()) == [".npz", ".npz", ".sha256", ".sha256"]
+
+
+def test_a_corrupt_file_is_detected_and_rebuilt(cache_dir):
+    cache.cached("t", lambda: {"x": np.ones(1000)})
+    npz = next(cache_dir.glob("*.npz"))
+    raw = bytearray(npz.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF  # one flipped byte: still a file, wrong content
+    npz.write_bytes(bytes(raw))
+    with pytest.warns(UserWarning, match="damaged"):
+        again = cache.cached("t", lambda: {"x": np.full(1000, 2.0)})
+    assert np.all(again["x"] == 2.0)
+    assert np.all(cache.cached("t", lambda: {"x": np.zeros(1)})["x"] == 2.0)  # the rebuilt entry is used
+
+
+def test_a_truncated_file_is_rebuilt(cache_dir):
+    cache.cached("t", lambda: {"x": np.ones(10)})
+    npz = next(cache_dir.glob("*.npz"))
+    npz.write_bytes(npz.read_bytes()[:20])
+    with pytest.warns(UserWarning, match="damaged"):
+        assert cache.cached("t", lambda: {"x": np.zeros(3)})["x"].shape == (3,)
+
+
+def test_an_unwritable_cache_only_costs_recomputation(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(blocker / "cache"))
+    assert cache.cached("t", lambda: {"x": np.ones(2)})["x"].sum() == 2
+
+
+def test_the_cache_can_be_switched_off(cache_dir, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE", "0")
+    calls = []
+    for _ in range(2):
+        cache.cached("t", lambda: calls.append(1) or {"x": np.ones(1)})
+    assert len(calls) == 2 and not cache_dir.exists()
