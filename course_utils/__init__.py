@@ -10,10 +10,10 @@ One module per concept, each opening with the contract it keeps:
 - ``gradcheck``: finite-difference gradient checking for the from-scratch code
 - ``layers``: from-scratch layers: ``forward -> (out, cache)``, ``backward``
 - ``knn``: chapter 01: norms, pairwise distances and k-nearest neighbours
-- ``linear``: chapter 02: perceptron, mistake bound, ADALINE, threshold gates
+- ``scratch.perceptron``, ``scratch.threshold``: chapter 02: perceptron, mistake bound, ADALINE, gates
 - ``regression``: chapter 03: least squares, GD/SGD, ridge, cross-validation
 - ``classification``: chapter 04: logistic/softmax regression, GLMs
-- ``mlp``: chapter 05: activation zoo, MLP forward pass, hand-built approximators
+- ``scratch.mlp``: chapter 05: MLP forward/backward, XOR, hand-built approximators, sawtooth
 - ``autograd``: chapter 06: a scalar and a tensor reverse-mode autodiff engine
 - ``optim``: chapter 07: update rules, schedules, line search, (L-)BFGS, LM
 - ``diffusion``: chapter 19: schedules, forward/posterior, DDPM/DDIM, denoisers

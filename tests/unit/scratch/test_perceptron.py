@@ -1,4 +1,4 @@
-"""Tests for course_utils.linear (chapter 02): perceptron, ADALINE, gates, widget, checks.
+"""course_utils.scratch.perceptron (chapter 02): the perceptron, Novikoff's bound and ADALINE.
 
 Every from-scratch rule is compared with a PyTorch twin (float64): the perceptron
 update by update, ADALINE's delta rule against one ``torch.optim.SGD`` step on
@@ -6,23 +6,13 @@ update by update, ADALINE's delta rule against one ``torch.optim.SGD`` step on
 """
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pytest
+import torch
 
-matplotlib.use("Agg")
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from helpers import assert_checker  # noqa: E402
-
-from course_utils import checks  # noqa: E402
-from course_utils import linear as L  # noqa: E402
-from course_utils.data import make_separable, make_xor  # noqa: E402
-from course_utils.widgets import figure_texts  # noqa: E402
-
-
-def _text(fig) -> str:
-    return " ".join(figure_texts(fig))
+from course_utils.data import make_separable, make_xor
+from course_utils.scratch import perceptron as L
+from course_utils.scratch import threshold
 
 
 # ------------------------------------------------------------------ labels
@@ -164,8 +154,8 @@ def test_perceptron_never_converges_on_xor():
 
 
 def test_boolean_xor_cycles_exactly():
-    Xb = L.binary_inputs(2)
-    res = L.perceptron_train(Xb, L.BOOLEAN["XOR"](Xb), max_epochs=30)
+    Xb = threshold.binary_inputs(2)
+    res = L.perceptron_train(Xb, threshold.BOOLEAN["XOR"](Xb), max_epochs=30)
     assert not res.converged
     first, period = L.find_cycle(res.epoch_weights())
     assert period >= 1 and first + period <= 30
@@ -174,8 +164,11 @@ def test_boolean_xor_cycles_exactly():
 
 def test_bad_arguments_raise():
     X, y = make_separable(10, np.random.default_rng(0))
-    with pytest.raises(ValueError):
-        L.perceptron_train(X, y, lr=0)
+    for lr in (0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="learning rate must be a positive finite number"):
+            L.perceptron_train(X, y, lr=lr)
+        with pytest.raises(ValueError, match="learning rate must be a positive finite number"):
+            L.adaline_train(X, y, lr=lr)
     with pytest.raises(ValueError):
         L.perceptron_train(X[:, 0], y)
     with pytest.raises(ValueError):
@@ -206,21 +199,6 @@ def test_margin_is_the_distance_to_the_closest_point():
         assert L.mistake_bound(c * w, c * b, X, y) == pytest.approx((L.radius(X) / ga) ** 2, rel=1e-12)
     assert L.margin(-w, -b, X, y) < 0
     assert L.mistake_bound(-w, -b, X, y) == float("inf")
-
-
-def test_margin_experiment_shapes_and_bound():
-    out = L.margin_experiment([0.05, 0.2], n=40, seeds=[0, 1, 2])
-    assert out["mistakes"].shape == out["bound"].shape == (2, 3)
-    assert out["converged"].all() and np.all(out["mistakes"] <= out["bound"])
-    assert np.all(out["bound"][0] > out["bound"][1])  # smaller margin, larger bound
-
-
-def test_margin_data_negative_margin_overlaps():
-    X, y, w, b = L.margin_data(200, np.random.default_rng(0), -0.2)
-    s = L.to_pm1(y)
-    assert np.any(s * (X @ w + b) < 0)  # some points crossed the true line
-    res = L.perceptron_train(X, y, max_epochs=100, rng=np.random.default_rng(0))
-    assert not res.converged
 
 
 # ----------------------------------------------------------------- ADALINE
@@ -301,154 +279,10 @@ def test_adaline_batch_threshold_and_least_squares_limit():
     ok = L.adaline_train(X, y, lr=0.9 * crit, epochs=400, mode="batch")
     bad = L.adaline_train(X, y, lr=1.1 * crit, epochs=400, mode="batch")
     assert not ok.diverged and bad.diverged
-    assert "diverged" in bad.message and "2/lambda_max" in bad.message
+    assert "ADALINE (batch) diverged" in bad.message and "2/lambda_max" in bad.message
+    assert "diverged" not in ok.message and "400 epochs" in ok.message
     sol, *_ = np.linalg.lstsq(L.augment(X), L.to_pm1(y), rcond=None)  # ADALINE's target
     np.testing.assert_allclose(np.append(ok.w, ok.b), sol, atol=1e-8)
     assert np.all(np.diff(ok.losses) <= 1e-15)  # on a quadratic, GD below 2/lambda_max never raises the loss
     with pytest.raises(ValueError):
         L.adaline_train(X, y, mode="adam")
-
-
-# ------------------------------------------------------------------- gates
-@pytest.mark.parametrize("name", ["AND", "OR", "NAND", "NOT"])
-def test_gates_truth_tables(name):
-    w, b = L.GATES[name]
-    X, out = L.truth_table(L.threshold_unit(w, b), len(w))
-    assert out.tolist() == L.BOOLEAN[name](X).tolist()
-
-
-def test_expected_truth_tables_by_hand():
-    X = L.binary_inputs(2)
-    assert X.tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]]
-    assert L.truth_table(L.threshold_unit(*L.GATES["AND"]), 2)[1].tolist() == [0, 0, 0, 1]
-    assert L.truth_table(L.threshold_unit(*L.GATES["OR"]), 2)[1].tolist() == [0, 1, 1, 1]
-    assert L.truth_table(L.threshold_unit(*L.GATES["NAND"]), 2)[1].tolist() == [1, 1, 1, 0]
-    assert L.truth_table(L.threshold_unit(*L.GATES["NOT"]), 1)[1].tolist() == [1, 0]
-    assert L.truth_table(L.xor_network, 2)[1].tolist() == [0, 1, 1, 0]
-
-
-def test_no_single_threshold_unit_computes_xor():
-    rng = np.random.default_rng(0)
-    X = L.binary_inputs(2)
-    target = L.BOOLEAN["XOR"](X)
-    params = rng.uniform(-3, 3, (20000, 3))
-    outs = (X @ params[:, :2].T + params[:, 2] > 0).astype(int).T
-    assert not np.any(np.all(outs == target, axis=1))
-
-
-def test_threshold_unit_checks_its_input_shape():
-    with pytest.raises(ValueError):
-        L.threshold_unit([1.0, 1.0], -1.5)(np.array([[1.0, 0.0, 1.0]]))
-
-
-# ----------------------------------------------------------------- figures
-@pytest.mark.parametrize("kw, words", [
-    (dict(epoch=0), "epoch 0"),
-    (dict(epoch=30, margin=0.0), "margin 0"),
-    (dict(epoch=30, margin=-0.2), "overlap"),
-    (dict(epoch=30, margin=0.3), "converged"),
-    (dict(epoch=30, margin=0.3, lr=0.05), "converged"),
-    (dict(lr=0.0), "must be positive"),
-    (dict(lr=-1.0), "must be positive"),
-    (dict(lr=float("nan")), "must be positive"),
-    (dict(epoch=-1), "epoch"),
-    (dict(margin=1.5), "too large"),
-    (dict(margin=float("nan")), "cannot draw"),
-])
-def test_draw_perceptron_extremes_draw_messages(kw, words):
-    fig = L.draw_perceptron(**kw)
-    assert isinstance(fig, matplotlib.figure.Figure)
-    assert words in _text(fig)
-
-
-def test_draw_perceptron_normal_frame_and_lr_invariance():
-    t1, t2 = _text(L.draw_perceptron(epoch=2, lr=1.0)), _text(L.draw_perceptron(epoch=2, lr=0.1))
-    assert "mistakes so far" in t1 and "bound" in t1
-    assert t1.split("mistakes so far")[1] == t2.split("mistakes so far")[1]  # same mistakes for any lr
-    assert _text(L.draw_perceptron(epoch=2)) != _text(L.draw_perceptron(epoch=3))
-
-
-def test_draw_adaline_extremes():
-    assert "diverged" in _text(L.draw_adaline(lr=2.5, mode="batch"))
-    assert "diverged" in _text(L.draw_adaline(lr=3.0, mode="sgd"))
-    assert "too large" in _text(L.draw_adaline(lr=2.2, mode="batch"))  # above 2/lambda_max, not yet blown up
-    assert "too large" in _text(L.draw_adaline(lr=1.2, mode="sgd"))   # the per-example rule fails earlier
-    assert "too large" not in _text(L.draw_adaline(lr=1.8, mode="batch"))
-    assert "must be positive" in _text(L.draw_adaline(lr=0))
-    assert "accuracy" in _text(L.draw_adaline(lr=0.5))
-    assert "cannot draw" in _text(L.draw_adaline(mode="newton"))
-
-
-def test_plots_return_axes_and_figures():
-    rng = np.random.default_rng(0)
-    X, y, w, b = make_separable(30, rng, margin=0.1, return_separator=True)
-    assert L.plot_geometry(w, b, X[:3]).get_xlabel() == "$x_1$"
-    assert L.plot_perceptron_state(X, y, np.zeros(2), 0.0).get_ylabel() == "$x_2$"
-    assert L.plot_boundaries(X, y, [(w, b), (-w, -b)]).get_legend() is not None
-    res = L.perceptron_train(X, y, rng=rng)
-    assert L.plot_mistakes(res).get_xlabel() == "epoch"
-    assert L.plot_margin_experiment(L.margin_experiment([0.1, 0.2], 20, [0, 1])).get_yscale() == "log"
-    assert len(L.plot_gates().axes) == 4
-    assert len(L.plot_xor_network().axes) == 2
-
-
-# ------------------------------------------------------------------ checks
-def _perceptron_always_updates(w, b, x, y, lr=1.0):
-    return w + lr * y * x, b + lr * y
-
-
-def _perceptron_in_place(w, b, x, y, lr=1.0):
-    if y * (w @ x + b) <= 0:
-        w += lr * y * x
-        b = b + lr * y
-    return w, b
-
-
-def _perceptron_strict(w, b, x, y, lr=1.0):  # forgets that z = 0 is a mistake
-    if y * (w @ x + b) < 0:
-        return w + lr * y * x, b + lr * y
-    return w.copy(), b
-
-
-def _bound_not_augmented(w, b, X, y):
-    R = np.max(np.linalg.norm(X, axis=1))
-    g = np.min(y * (X @ w + b)) / np.linalg.norm(w)
-    return (R / g) ** 2 if g > 0 else np.inf
-
-
-def _adaline_thresholded(w, b, x, y, lr):  # uses the thresholded output: that is the perceptron
-    y_hat = 1.0 if w @ x + b > 0 else -1.0
-    return w + lr * (y - y_hat) * x, b + lr * (y - y_hat)
-
-
-def _adaline_no_bias(w, b, x, y, lr):
-    return w + lr * (y - (w @ x + b)) * x, b
-
-
-@pytest.mark.parametrize("check, reference, wrongs", [
-    (L.check_perceptron_update, L.perceptron_update,
-     [_perceptron_always_updates, _perceptron_in_place, _perceptron_strict]),
-    (L.check_mistake_bound, L.mistake_bound, [_bound_not_augmented]),
-    (L.check_adaline_update, L.adaline_update, [_adaline_thresholded, _adaline_no_bias]),
-    (L.check_nand_weights, lambda: L.GATES["NAND"], [lambda: L.GATES["AND"], lambda: ([1.0, 1.0, 1.0], 0.0)]),
-])
-def test_checks_pass_reference_fail_wrong_and_spot_stubs(check, reference, wrongs):
-    assert_checker(check, reference, wrongs)
-
-
-def test_check_messages_say_what_is_wrong():
-    assert "modified its input in place" in L.check_perceptron_update(_perceptron_in_place).message
-    assert "is wrong" in L.check_adaline_update(_adaline_no_bias).message
-    assert "raised ValueError" in L.check_nand_weights(lambda: ([1.0, 1.0, 1.0], 0.0)).message
-
-
-def test_nand_check_accepts_any_valid_weights():
-    assert L.check_nand_weights(lambda: (np.array([-2.0, -2.0]), 3.0))
-    assert L.check_nand_weights(lambda: ([-1, -1], 1.9))
-
-
-def test_strict_mode_raises(monkeypatch):
-    monkeypatch.setenv("COURSE_STRICT_CHECKS", "1")
-    with pytest.raises(checks.ExerciseCheckError):
-        L.check_adaline_update(_adaline_thresholded)
-    assert L.check_adaline_update(L.adaline_update)
