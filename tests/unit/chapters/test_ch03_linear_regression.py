@@ -1,0 +1,152 @@
+"""course_utils.chapters.ch03_linear_regression: experiments, figures, the widget at its extremes, the checks."""
+from __future__ import annotations
+
+import matplotlib.figure
+import numpy as np
+import pytest
+from helpers import assert_checker
+
+from course_utils import checks
+from course_utils.chapters import ch03_linear_regression as ch
+from course_utils.scratch import regression
+from course_utils.widgets import figure_texts
+
+
+def _text(fig) -> str:
+    return " | ".join(figure_texts(fig))
+
+
+def _problem(seed: int, n: int | None = None, d: int | None = None):
+    rng = np.random.default_rng(seed)
+    n = n or int(rng.integers(10, 60))
+    d = d if d is not None else int(rng.integers(1, 6))
+    X = regression.with_bias(rng.standard_normal((n, d)))
+    return rng, X, rng.standard_normal(n)
+
+
+# ------------------------------------------------------------- conditioning
+def test_conditioning_study_shows_the_squaring():
+    st = ch.conditioning_study(range(1, 23))
+    ok = st["cond_X"] ** 2 < 1e12
+    np.testing.assert_allclose(st["cond_XtX"][ok], st["cond_X"][ok] ** 2, rtol=1e-2)
+    assert np.all(np.diff(st["cond_X"]) > 0)
+    assert st["normal"][-1] > 1e3 * st["lstsq"][-1] and st["normal"][-1] > 1e3 * st["qr"][-1]
+    assert st["lstsq"][-1] < 1e-6
+
+
+def test_chapter_data_gives_a_u_shaped_validation_curve():
+    d = ch.curve_data(0)
+    degrees = np.arange(16)
+    train, val = ch.degree_curve(d.x_train, d.y_train, d.x_val, d.y_val, degrees)
+    assert np.all(np.diff(train) <= 1e-9)
+    best = int(np.argmin(val[1:-1])) + 1
+    assert val[best] < 0.5 * val[0] and val[best] < 0.5 * val[-1]
+    assert d.x_train.shape == (20,) and d.x_val.shape == (100,)
+
+
+# ----------------------------------------------------------------- figures
+@pytest.mark.parametrize("kw, words", [
+    (dict(degree=15, log10_lam=ch.LOG10_LAM_ZERO), "overfitting"),
+    (dict(degree=15, log10_lam=ch.LOG10_LAM_ZERO), "λ = 0"),
+    (dict(degree=15, log10_lam=-2.0), "λ = 1e-02"),
+    (dict(degree=0, log10_lam=2.0), "degree 0"),
+    (dict(degree=15, log10_lam=2.0), "errors over degree"),
+    (dict(degree=-1), "pick a degree"),
+    (dict(degree=16), "pick a degree"),
+    (dict(log10_lam=float("nan")), "finite"),
+    (dict(degree=12, n_train=8, log10_lam=0.0), "not unique"),
+    (dict(noise=-1.0), "noise must be >= 0"),
+])
+def test_draw_polynomial_fit_extremes(kw, words):
+    fig = ch.draw_polynomial_fit(**kw)
+    assert isinstance(fig, matplotlib.figure.Figure)
+    assert words in _text(fig), _text(fig)
+
+
+def test_widget_frames_differ_and_no_message_at_a_good_setting():
+    t1 = _text(ch.draw_polynomial_fit(degree=4, log10_lam=-6.0))
+    assert "overfitting" not in t1 and "train" in t1
+    assert t1 != _text(ch.draw_polynomial_fit(degree=5, log10_lam=-6.0))
+
+
+def test_plots_return_axes():
+    d = ch.curve_data(0)
+    ax = ch.plot_data(d, curves={"fit": np.zeros(3)})
+    assert ax.get_xlabel() == "$x$" and [t.get_text() for t in ax.get_legend().get_texts()][-1] == "fit"
+    titles = [ax.get_title() for ax in ch.plot_fits(d, [1, 3]).axes]
+    assert [t.split(":")[0] for t in titles] == ["degree 1", "degree 3"] and "val" in titles[0]
+    _, X, y = _problem(0)
+    assert ch.plot_nll_profile(X, y).get_ylabel() == "mean negative log-likelihood"
+    a0, a1 = ch.plot_conditioning(ch.conditioning_study(range(1, 6)))
+    assert a0.get_yscale() == "log" and a1.get_xlabel() == "polynomial degree"
+    tr, va = ch.degree_curve(d.x_train, d.y_train, d.x_val, d.y_val, range(5))
+    assert ch.plot_degree_curve(range(5), tr, va, noise=0.3, mark=2).get_yscale() == "log"
+    lams = [1e-3, 1e-1, 10.0]
+    scores = regression.kfold_cv(regression.polynomial_features(d.x_train, 4), d.y_train, lams, 5)
+    assert ch.plot_cv_curve(lams, scores, val=np.ones(3), best=0.1).get_xscale() == "log"
+
+
+# ------------------------------------------------------------------ checks
+def _ne_ridge_by_accident(X, y):
+    return np.linalg.solve(X.T @ X + np.eye(X.shape[1]), X.T @ y)
+
+
+def _ne_no_solve(X, y):
+    return X.T @ y / len(X)
+
+
+def _grad_no_two(theta, X, y):
+    return X.T @ (X @ theta - y) / len(X)
+
+
+def _grad_sum(theta, X, y):
+    return 2 * X.T @ (X @ theta - y)
+
+
+def _grad_sign(theta, X, y):
+    return 2 / len(X) * X.T @ (y - X @ theta)
+
+
+def _poly_no_ones(x, degree):
+    return np.stack([x ** j for j in range(1, degree + 2)], axis=1)
+
+
+def _poly_decreasing(x, degree):
+    return np.vander(x, degree + 1)
+
+
+def _fold_training_error(X, y, lam, k, fold):
+    folds = np.array_split(np.arange(len(X)), k)
+    train = np.concatenate([f for i, f in enumerate(folds) if i != fold])
+    theta = regression.ridge_fit(X[train], y[train], lam)
+    return float(np.mean((X[train] @ theta - y[train]) ** 2))
+
+
+def _fold_fit_on_all(X, y, lam, k, fold):
+    val = np.array_split(np.arange(len(X)), k)[fold]
+    theta = regression.ridge_fit(X, y, lam)
+    return float(np.mean((X[val] @ theta - y[val]) ** 2))
+
+
+@pytest.mark.parametrize("check, reference, wrongs", [
+    (ch.check_normal_equations, regression.normal_equations, [_ne_ridge_by_accident, _ne_no_solve]),
+    (ch.check_least_squares_gradient, lambda t, X, y: regression.least_squares_gradient(t, X, y), [_grad_no_two, _grad_sum, _grad_sign]),
+    (ch.check_polynomial_features, regression.polynomial_features, [_poly_no_ones, _poly_decreasing]),
+    (ch.check_fold_mse, lambda X, y, lam, k, f: regression.fold_mse(X, y, lam, k, f), [_fold_training_error, _fold_fit_on_all]),
+])
+def test_checks_pass_reference_fail_wrong_and_spot_stubs(check, reference, wrongs):
+    assert_checker(check, reference, wrongs)
+
+
+def test_checks_accept_other_correct_answers():
+    assert ch.check_normal_equations(lambda X, y: np.linalg.pinv(X) @ y)
+    assert ch.check_normal_equations(lambda X, y: np.linalg.inv(X.T @ X) @ X.T @ y)
+    assert ch.check_polynomial_features(lambda x, d: np.vander(x, d + 1, increasing=True))
+    assert ch.check_fold_mse(lambda X, y, lam, k, f: regression.fold_mse(X, y, lam, k, f, penalize_bias=False))
+
+
+def test_strict_mode_raises(monkeypatch):
+    monkeypatch.setenv("COURSE_STRICT_CHECKS", "1")
+    with pytest.raises(checks.ExerciseCheckError):
+        ch.check_least_squares_gradient(_grad_no_two)
+    assert ch.check_least_squares_gradient(lambda t, X, y: regression.least_squares_gradient(t, X, y))
