@@ -1,0 +1,101 @@
+"""Backpropagation by hand, vectorised over a minibatch (chapter 06).
+
+Contract:
+
+- Examples are *rows*: ``X`` is ``(n, d)``, weights ``W_m`` are ``(d_{m−1}, d_m)``,
+  biases ``b_m`` are ``(d_m,)`` and labels ``y`` are integers ``(n,)``. (The
+  lecture notes store examples as columns, hence their transposes.)
+- Every network here is built from the layers of
+  :mod:`course_utils.scratch.layers` (``affine_forward`` / ``affine_backward`` and
+  ``layers.activation(name)``) with the softmax cross-entropy of
+  :mod:`course_utils.scratch.losses` on top, averaged over the batch. There is one
+  forward pass, :func:`mlp_forward`, which keeps the caches the backward pass needs.
+- :func:`two_layer_grads` is the lecture's six equations for a ReLU network with one
+  hidden layer; :func:`mlp_grads` is the δ recursion for any depth and activation.
+  Both return gradients in the order and shapes of the parameters.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .layers import activation, affine_backward, affine_forward, relu_backward, relu_forward
+from .losses import softmax_cross_entropy
+
+
+def mlp_forward(Ws: Sequence[np.ndarray], bs: Sequence[np.ndarray], X: np.ndarray,
+                activation_name: str = "relu") -> tuple[np.ndarray, list]:
+    """Logits of the MLP ``affine → g → … → affine`` and the per-layer caches.
+
+    ``caches[m]`` is ``(affine cache, activation cache)`` of layer ``m``; the last layer
+    has no activation (its cache is ``None``).
+    """
+    if len(Ws) != len(bs) or not Ws:
+        raise ValueError(f"need one bias per weight matrix and at least one layer, got {len(Ws)} and {len(bs)}")
+    g_forward, _ = activation(activation_name)
+    h, caches = X, []
+    for m, (W, b) in enumerate(zip(Ws, bs)):
+        z, aff = affine_forward(h, W, b)
+        if m < len(Ws) - 1:
+            h, act = g_forward(z)
+        else:
+            h, act = z, None
+        caches.append((aff, act))
+    return h, caches
+
+
+def mlp_loss(Ws: Sequence[np.ndarray], bs: Sequence[np.ndarray], X: np.ndarray, y: np.ndarray,
+             activation_name: str = "relu") -> float:
+    """Mean softmax cross-entropy of the MLP's logits."""
+    return softmax_cross_entropy(mlp_forward(Ws, bs, X, activation_name)[0], y)[0]
+
+
+def mlp_grads(Ws: Sequence[np.ndarray], bs: Sequence[np.ndarray], X: np.ndarray, y: np.ndarray,
+              activation_name: str = "tanh"):
+    """Loss and gradients of an MLP of any depth by the δ recursion (softmax CE output).
+
+    ``δ_M = (P − Y)/n``; going down, ``∂L/∂W_m = A_{m−1}ᵀ δ_m``, ``∂L/∂b_m = Σ_rows δ_m``
+    (both from ``affine_backward``) and ``δ_{m−1} = δ_m W_mᵀ ⊙ g'(Z_{m−1})`` (the
+    affine layer's ``dx`` passed through the activation's backward). Returns
+    ``(loss, dWs, dbs)``.
+    """
+    _, g_backward = activation(activation_name)
+    logits, caches = mlp_forward(Ws, bs, X, activation_name)
+    loss, delta = softmax_cross_entropy(logits, y)
+    dWs, dbs = [None] * len(Ws), [None] * len(Ws)
+    for m in reversed(range(len(Ws))):
+        aff, act = caches[m]
+        if act is not None:
+            delta = g_backward(delta, act)       # ⊙ g'(Z_m)
+        delta, dWs[m], dbs[m] = affine_backward(delta, aff)
+    return loss, dWs, dbs
+
+
+def two_layer_loss(X, y, W1, b1, W2, b2) -> float:
+    """Mean cross-entropy of ``softmax(relu(X W1 + b1) W2 + b2)``."""
+    return mlp_loss([W1, W2], [b1, b2], X, y, "relu")
+
+
+def two_layer_grads(X, y, W1, b1, W2, b2):
+    """Gradients ``(dW1, db1, dW2, db2)`` of :func:`two_layer_loss`, one batch at once.
+
+    The lecture's equations, each one a layer call: ``dZ2 = (P − Y)/n`` (the loss),
+    ``dW2 = A1ᵀ dZ2``, ``db2 = Σ_rows dZ2``, ``dA1 = dZ2 W2ᵀ`` (the output affine layer),
+    ``dZ1 = dA1 ⊙ relu'(Z1)`` (the ReLU), ``dW1 = Xᵀ dZ1``, ``db1 = Σ_rows dZ1`` (the hidden
+    affine layer). The ``1/n`` of the mean loss enters once, in ``dZ2``.
+    """
+    Z1, aff1 = affine_forward(X, W1, b1)
+    A1, relu_cache = relu_forward(Z1)
+    Z2, aff2 = affine_forward(A1, W2, b2)
+    _, dZ2 = softmax_cross_entropy(Z2, y)
+    dA1, dW2, db2 = affine_backward(dZ2, aff2)
+    dZ1 = relu_backward(dA1, relu_cache)
+    _, dW1, db1 = affine_backward(dZ1, aff1)
+    return dW1, db1, dW2, db2
+
+
+def init_two_layer(d: int, h: int, C: int, rng: np.random.Generator):
+    """Random ``(W1, b1, W2, b2)`` for :func:`two_layer_grads` (non-zero biases, to test them)."""
+    return (rng.standard_normal((d, h)) / np.sqrt(d), 0.1 * rng.standard_normal(h),
+            rng.standard_normal((h, C)) / np.sqrt(h), 0.1 * rng.standard_normal(C))
