@@ -16,7 +16,9 @@ One module per concept, each opening with the contract it keeps:
 - ``scratch.mlp``: chapter 05: MLP forward/backward, XOR, hand-built approximators, sawtooth
 - ``autograd``: chapter 06: a scalar and a tensor reverse-mode autodiff engine
 - ``optim``: chapter 07: update rules, schedules, line search, (L-)BFGS, LM
-- ``diffusion``: chapter 19: schedules, forward/posterior, DDPM/DDIM, denoisers
+- ``scratch.diffusion``, ``scratch.denoisers``: chapter 19: schedules, forward/posterior,
+  DDPM/DDIM, the noise-prediction loss; time embedding, MLP and U-Net denoisers, training
+- ``scratch.sample_quality``: distances between generated samples and data (chapters 17–19)
 - ``rl``: chapter 20: MDPs, Bellman solves, Q-learning, REINFORCE
 - ``notebooks``: student copies and output stripping (``python -m course_utils``)
 - ``checks``: exercise checkers with precise feedback

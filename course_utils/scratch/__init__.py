@@ -27,5 +27,7 @@ The families and their contracts:
   raised; the test is ``base.blew_up``).
 
 Modules: ``layers``, ``losses``, ``metrics``, ``gradcheck``, ``batches`` (the
-shared pieces), then one module per algorithm family in chapter order.
+shared pieces), then one module per algorithm family in chapter order
+(``knn`` for chapter 01; ``diffusion`` and ``denoisers`` for chapter 19), and
+``sample_quality``, the yardstick every generative chapter measures its samples with.
 """
