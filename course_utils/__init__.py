@@ -17,7 +17,8 @@ One module per concept, each opening with the contract it keeps:
 - ``autograd``: chapter 06: a scalar and a tensor reverse-mode autodiff engine
 - ``optim``: chapter 07: update rules, schedules, line search, (L-)BFGS, LM
 - ``diffusion``: chapter 19: schedules, forward/posterior, DDPM/DDIM, denoisers
-- ``rl``: chapter 20: MDPs, Bellman solves, Q-learning, REINFORCE
+- ``scratch.mdp``, ``scratch.tabular_rl``, ``scratch.policy_gradient``, ``scratch.rollouts``:
+  chapter 20: MDPs and Bellman solves, Q-learning, REINFORCE
 - ``notebooks``: student copies and output stripping (``python -m course_utils``)
 - ``checks``: exercise checkers with precise feedback
 - ``results``: recording a notebook's asserted numbers (determinism test)
