@@ -1,29 +1,18 @@
-"""Helpers for the course notebooks.
+"""Helpers for the course notebooks, in three tiers on a small foundation (CONTRIBUTING.md).
 
-One module per concept, each opening with the contract it keeps:
-
-- ``config``: quick mode, seeding, device choice, notebook set-up
-- ``data``: offline data sets (2-D toys, digits, MNIST sample, photo, text)
-- ``plotting``: the house style and the course's standard figures
-- ``widgets``: interactive figures that also work in the static book
-- ``training``: a small PyTorch training loop with a progress bar and history
-- ``gradcheck``: finite-difference gradient checking for the from-scratch code
-- ``layers``: from-scratch layers: ``forward -> (out, cache)``, ``backward``
-- ``knn``: chapter 01: norms, pairwise distances and k-nearest neighbours
-- ``scratch.perceptron``, ``scratch.threshold``: chapter 02: perceptron, mistake bound, ADALINE, gates
-- ``regression``: chapter 03: least squares, GD/SGD, ridge, cross-validation
-- ``classification``: chapter 04: logistic/softmax regression, GLMs
-- ``scratch.mlp``: chapter 05: MLP forward/backward, XOR, hand-built approximators, sawtooth
-- ``autograd``: chapter 06: a scalar and a tensor reverse-mode autodiff engine
-- ``optim``: chapter 07: update rules, schedules, line search, (L-)BFGS, LM
-- ``scratch.diffusion``, ``scratch.denoisers``: chapter 19: schedules, forward/posterior,
-  DDPM/DDIM, the noise-prediction loss; time embedding, MLP and U-Net denoisers, training
-- ``scratch.sample_quality``: distances between generated samples and data (chapters 17–19)
-- ``rl``: chapter 20: MDPs, Bellman solves, Q-learning, REINFORCE
-- ``notebooks``: student copies and output stripping (``python -m course_utils``)
-- ``checks``: exercise checkers with precise feedback
-- ``results``: recording a notebook's asserted numbers (determinism test)
-- ``doctor``: ``python -m course_utils doctor``: is this machine ready?
+- ``course_utils.scratch``: what students read, the from-scratch algorithms (NumPy, with
+  PyTorch twins), one module per concept: ``layers``, ``losses``, ``metrics``, ``knn``,
+  ``perceptron``, ``regression``, ``logistic``, ``mlp``, ``autodiff``, ``optimizers``, …
+- ``course_utils.chapters``: one module per chapter (``ch01_learning_basics`` …): its
+  figures, widget frames, experiments and exercise checks.
+- The platform: ``config`` (quick mode, seeding, device), ``data`` (offline data sets),
+  ``plotting`` (the house style), ``widgets`` (interactive figures that also work in the
+  static book), ``checks`` (exercise checks), ``training`` (a PyTorch training loop),
+  ``results`` (recorded numbers), ``notebooks`` (student copies), ``tracking`` (a
+  student's progress), ``grading``, ``profiles`` (course subsets), ``cache`` (per-user
+  disk cache), ``doctor`` and ``offline_guard``.
+- ``base``: the foundation every tier may import (divergence test, progress bars,
+  timers, moving averages).
 
 Math functions are pure: arrays in, arrays out, randomness through an explicit
 ``rng`` (``np.random.default_rng(seed)``) or ``torch.Generator``.
