@@ -51,9 +51,15 @@ setup: $(VENV)/.lab-installed
 setup-test: $(VENV)/.test-installed
 setup-dev: $(VENV)/.dev-installed
 
+# jupyter_config/ (labconfig/page_config.json) switches JupyterLab's news announcements
+# off for the course's own server only (no pop-up on first start), and the update check
+# is off too: neither asks the web anything.
+LAB_ENV := JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter_config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}"
+
 lab: setup
 	$(BIN)/python -m course_utils doctor || true
-	$(BIN)/jupyter lab $(LAB_ARGS) notebooks/00_start_here.ipynb
+	$(LAB_ENV) $(BIN)/jupyter lab $(LAB_ARGS) --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+		notebooks/00_start_here.ipynb
 
 doctor: setup
 	$(BIN)/python -m course_utils doctor

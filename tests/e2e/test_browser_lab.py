@@ -1,5 +1,6 @@
 """A real browser: JupyterLab in headless Chromium opens chapter 02, runs all cells,
-moves a slider of the first interactive figure, and sees the figure change."""
+moves a slider of the first interactive figure, and sees the figure change; and the
+course's server (configured as `make lab` configures it) asks no question about news."""
 from __future__ import annotations
 
 import os
@@ -28,14 +29,16 @@ def _free_port() -> int:
 def start_lab(root: Path, home: Path) -> tuple[subprocess.Popen, str]:
     """Start JupyterLab on a free loopback port with private config dirs; return (process, url)."""
     port = _free_port()
+    # JUPYTER_CONFIG_PATH and the update-check class: exactly what `make lab` passes (Makefile LAB_ENV)
     env = {**os.environ, "COURSE_QUICK": "1", "JUPYTER_CONFIG_DIR": str(home / "config"),
+           "JUPYTER_CONFIG_PATH": str(root / "jupyter_config"),
            "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
            "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")}
     jupyter = Path(sys.executable).with_name("jupyter")
     log = open(home / "lab.log", "w")
     proc = subprocess.Popen([str(jupyter), "lab", "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
                              f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}",
-                             "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+                             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
                             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
     url = f"http://127.0.0.1:{port}"
     for _ in range(240):
@@ -62,6 +65,8 @@ def run_all_and_move_slider(url: str, notebook: str, screenshot: Path | None = N
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{url}/lab/tree/{notebook}?token={TOKEN}&reset")
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+        page.wait_for_timeout(3000)  # the announcements plugin would have asked by now
+        news = page.locator(".jp-Notification-Toast, .Toastify__toast", has_text="news").count()
         box = page.locator(".course-interactive").first
         for attempt in range(3):  # the kernel may still be connecting on the first try
             page.get_by_text("| Idle").first.wait_for(timeout=120_000)
@@ -91,6 +96,8 @@ def run_all_and_move_slider(url: str, notebook: str, screenshot: Path | None = N
         browser.close()
     if errors:
         raise AssertionError(f"{errors} cell(s) ended in an error")
+    if news:
+        raise AssertionError("JupyterLab asked about Jupyter news on first start")
     return before, after
 
 
