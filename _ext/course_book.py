@@ -1,0 +1,34 @@
+"""Sphinx tweaks for the course's Jupyter Book (loaded through ``sphinx.local_extensions``).
+
+- The theme's colour mode: pydata-sphinx-theme reads ``default_mode`` from the HTML
+  context and, when Jupyter Book leaves it empty, logs "Got invalid theme mode" in every
+  page's console. We set it to light (a reader can still switch).
+- sphinx-thebe: Jupyter Book 1 always loads it, and it adds the same configuration
+  script (``const THEBE_JS_URL = …``) twice, which is a JavaScript error on every page.
+  Live code cells are off in this book (``launch_buttons.thebe: false``): we drop the
+  extension's scripts from the pages instead of shipping an error.
+"""
+from __future__ import annotations
+
+
+def _set_mode(app, config) -> None:
+    context = dict(config.html_context or {})
+    context.setdefault("default_mode", "light")  # pydata-sphinx-theme reads it from the HTML context
+    config.html_context = context
+
+
+def _is_thebe(script) -> bool:
+    filename = str(getattr(script, "filename", script) or "")
+    body = str(getattr(script, "attributes", {}).get("body", "") or "")
+    return "sphinx-thebe" in filename or "thebe@" in filename or "THEBE_JS_URL" in body
+
+
+def _drop_thebe(app, pagename, templatename, context, doctree) -> None:
+    if "script_files" in context:
+        context["script_files"] = [s for s in context["script_files"] if not _is_thebe(s)]
+
+
+def setup(app):
+    app.connect("config-inited", _set_mode)
+    app.connect("html-page-context", _drop_thebe)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
