@@ -7,8 +7,15 @@
   script (``const THEBE_JS_URL = …``) twice, which is a JavaScript error on every page.
   Live code cells are off in this book (``launch_buttons.thebe: false``): we drop the
   extension's scripts from the pages instead of shipping an error.
+- Collapsed cells say what they hide: a cell tagged ``solution`` reads "Show solution",
+  one tagged ``hint`` "Show hint" (myst-nb's default is "Show code cell content").
 """
 from __future__ import annotations
+
+from docutils import nodes
+
+#: labels of the collapsed cells, by tag: what the reader is about to reveal
+TOGGLE_LABELS = {"solution": ("Show solution", "Hide solution"), "hint": ("Show hint", "Hide hint")}
 
 
 def _set_mode(app, config) -> None:
@@ -28,7 +35,19 @@ def _drop_thebe(app, pagename, templatename, context, doctree) -> None:
         context["script_files"] = [s for s in context["script_files"] if not _is_thebe(s)]
 
 
+def _label_toggles(app, doctree) -> None:
+    for node in doctree.findall(nodes.container):
+        if node.get("nb_element") != "cell_code" or not node.get("hide_mode"):
+            continue
+        tags = node.get("cell_metadata", {}).get("tags", [])
+        for tag, (show, hide) in TOGGLE_LABELS.items():
+            if tag in tags:
+                node["prompt_show"], node["prompt_hide"] = show, hide
+                break
+
+
 def setup(app):
+    app.connect("doctree-read", _label_toggles)
     app.connect("config-inited", _set_mode)
     app.connect("html-page-context", _drop_thebe)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -6,6 +6,7 @@ real browser from ``file://``.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -51,6 +52,11 @@ def test_pages_have_working_static_widgets_and_hidden_solutions(book, nb_path):
     assert frames and all(n > 1 for n in frames), f"{nb_path.stem}: static widgets {frames} (need >1 frame each)"
     assert "application/vnd.jupyter.widget-view+json" not in html, "live widget views leaked into the book"
     assert "tag_hide-cell" in html, "solution cells should be collapsed (hide-cell)"
+    cells = json.loads(nb_path.read_text(encoding="utf-8"))["cells"]
+    for tag, label in (("solution", "Show solution"), ("hint", "Show hint")):
+        n_cells = sum(tag in c.get("metadata", {}).get("tags", []) for c in cells)
+        shown = html.count(f'<p class="collapsed admonition-title">{label}</p>')
+        assert shown == n_cells, f"{nb_path.stem}: {n_cells} {tag} cell(s) but {shown} collapsed '{label}' label(s)"
     assert "Traceback" not in html
     figures = len(re.findall(r'<img[^>]+src="[^"]*\.png"', html))
     assert figures >= 3, f"{nb_path.stem}: only {figures} figure(s) on the page"
