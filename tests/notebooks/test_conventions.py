@@ -171,3 +171,16 @@ def test_readme_and_ci_use_the_same_test_command():
     assert re.search(r"^make test$", ci, re.M)
     # An unpinned torch makes pip fetch a multi-GB CUDA build on Linux: the constraints pin one build.
     assert re.search(r"^torch==\d+\.\d+\.\d+", (ROOT / "constraints.txt").read_text(), re.M)
+
+
+def test_the_course_map_reads_every_chapter():
+    """Each title cell states its prerequisites (earlier chapters only) and an estimated time."""
+    from course_utils import course_map
+
+    chapters = course_map.read_chapters(ROOT)  # raises, naming the chapter, if a line is missing
+    numbers = [c.number for c in chapters]
+    assert numbers == [p.name[:2] for p in CHAPTERS]
+    for c in chapters:
+        later = [r for r in c.requires if r >= c.number]
+        assert not later, f"chapter {c.number} lists later chapters as prerequisites: {later}"
+        assert 20 <= c.minutes[0] <= c.minutes[1] <= 240, f"chapter {c.number}: estimated time {c.minutes} minutes?"
