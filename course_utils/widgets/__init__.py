@@ -177,6 +177,26 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+def book_png(png: bytes, colors: int = 256) -> bytes:
+    """A smaller PNG for the book: the same picture with a palette of ``colors`` colours.
+
+    Plots use few distinct colours, so a palette (no dithering) loses nothing visible
+    and makes the file about three times smaller (measured on the chapters' frames).
+    Returns ``png`` unchanged if Pillow cannot read it.
+    """
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(png)) as im:
+            pal = im.convert("RGB").quantize(colors=colors, method=Image.Quantize.FASTOCTREE,
+                                             dither=Image.Dither.NONE)
+        out = io.BytesIO()
+        pal.save(out, format="PNG", optimize=True)
+        return out.getvalue() if out.tell() < len(png) else png
+    except Exception:
+        return png
+
+
 def _png_width(png: bytes) -> int:
     """Pixel width from a PNG header (bytes 16-19 of the IHDR chunk)."""
     return int.from_bytes(png[16:20], "big")
@@ -322,10 +342,16 @@ class InteractiveFigure:
         if n_frames > MAX_STATIC_FRAMES:
             raise ValueError(f"{n_frames} static frames is more than {MAX_STATIC_FRAMES}; "
                              "pass fewer static=[...] values to the controls")
-        frames = {}
+        frames: dict[str, int] = {}  # control indices -> index into images (identical frames stored once)
+        images: list[str] = []
+        seen: dict[str, int] = {}
         for combo in itertools.product(*[range(len(a)) for a in axes]):
             params = {n: axes[i][j] for i, (n, j) in enumerate(zip(names, combo))}
-            frames[",".join(map(str, combo))] = base64.b64encode(self.render(**params)).decode()
+            b64 = base64.b64encode(book_png(self.render(**params))).decode()
+            if b64 not in seen:
+                seen[b64] = len(images)
+                images.append(b64)
+            frames[",".join(map(str, combo))] = seen[b64]
         start = [a.index(self.defaults()[n]) for n, a in zip(names, axes)]
         rows = []
         for i, n in enumerate(names):
@@ -349,8 +375,9 @@ class InteractiveFigure:
         note = ("" if all_frames else
                 '<div style="color:#7f7f7f;font-size:0.85em">Static preview: run the notebook to move the controls.</div>')
         title = f"<b>{html.escape(self.title)}</b>" if self.title else ""
-        first = frames[",".join(map(str, start))]
-        script = _STATIC_JS.replace("__UID__", uid).replace("__FRAMES__", json.dumps(frames))
+        first = images[frames[",".join(map(str, start))]]
+        script = (_STATIC_JS.replace("__UID__", uid).replace("__FRAMES__", json.dumps(frames))
+                  .replace("__IMAGES__", json.dumps(images)))
         return (f'<div id="{uid}" class="course-static-widget" data-frames="{len(frames)}" '
                 f'style="border:1px solid #ddd;border-radius:6px;padding:8px;max-width:680px">'
                 f"{title}{''.join(rows)}{note}"

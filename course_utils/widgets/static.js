@@ -1,6 +1,7 @@
 (function(){
   var root = document.getElementById("__UID__"); if (!root) return;
-  var frames = __FRAMES__;
+  var frames = __FRAMES__;  // "i,j,..." -> index into images (identical frames are stored once)
+  var images = __IMAGES__;
   var img = root.querySelector("img");
   var inputs = Array.prototype.slice.call(root.querySelectorAll("[data-i]"));
   function show(){
@@ -11,7 +12,7 @@
         el.nextElementSibling.textContent = vals[+el.value];
       }
     });
-    if (frames[key]) img.src = "data:image/png;base64," + frames[key];
+    if (key in frames) img.src = "data:image/png;base64," + images[frames[key]];
   }
   inputs.sort(function(a, b){ return (+a.getAttribute("data-i")) - (+b.getAttribute("data-i")); });
   inputs.forEach(function(el){ el.addEventListener("input", show); el.addEventListener("change", show); });

@@ -1,4 +1,6 @@
 """course_utils.widgets: pure rendering, messages instead of tracebacks, live and static views."""
+import base64
+import json
 import re
 
 import matplotlib.pyplot as plt
@@ -107,9 +109,24 @@ def test_static_html_all_frames(fig, monkeypatch):
     # slope static values {0, 1, 2} (default 1.0 included) x kinds {line, dots}
     assert 'data-frames="6"' in h
     assert h.count('type="range"') == 1 and h.count("<select") == 1
-    frames = re.search(r"var frames = (\{.*?\});", h, re.S).group(1)
-    assert frames.count('"') == 6 * 4  # six keys and six values, each quoted
+    frames = json.loads(re.search(r"var frames = (\{.*?\});", h, re.S).group(1))
+    images = json.loads(re.search(r"var images = (\[.*?\]);", h, re.S).group(1))
+    assert len(frames) == 6 and set(frames.values()) <= set(range(len(images)))
+    assert len(images) == 6  # six different pictures
     assert "http://" not in h and "https://" not in h
+
+
+def test_identical_frames_are_stored_once_and_frames_are_palette_pngs(monkeypatch):
+    monkeypatch.setenv("COURSE_STATIC_WIDGETS", "1")
+    f = W.interactive_figure(lambda a=0, b="x": draw_line(slope=1.0), a=W.Slider(0, 3, 1), b=W.Choice(["x", "y"]))
+    h = f.static_html()
+    frames = json.loads(re.search(r"var frames = (\{.*?\});", h, re.S).group(1))
+    images = json.loads(re.search(r"var images = (\[.*?\]);", h, re.S).group(1))
+    assert len(frames) == 8 and len(images) == 1  # the picture does not depend on the controls
+    png = base64.b64decode(images[0])
+    assert png[25] == 3  # IHDR colour type 3: indexed (palette) colour
+    plain = f.render()
+    assert len(png) < len(plain) / 2  # the palette version is much smaller
 
 
 def test_too_many_static_frames_is_refused():
