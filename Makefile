@@ -7,6 +7,7 @@
 #   make lint       ruff, the layering rules (import-linter) and stripped notebooks
 #   make dev        authoring tools and git hooks (ruff, nbstripout, pre-commit)
 #   make strip      strip outputs from the notebooks (what the git hook does)
+#   make bench      time chapters, widget frames, book pages and the from-scratch code (_build/bench)
 #   make book       the HTML book in _build/html (executes every notebook)
 #   make student    student copies without solutions in student/ (never overwrites a copy you edited)
 #   make book CHAPTERS="01-07 10"   (and make student CHAPTERS=…): a course with only those chapters
@@ -29,7 +30,7 @@ BIN   := $(VENV)/bin
 PIP   := $(BIN)/python -m pip
 PIN   := $(if $(CONSTRAINTS),-c $(CONSTRAINTS),)
 
-.PHONY: lab test test-unit lint dev strip book student doctor clean setup setup-test setup-dev
+.PHONY: lab test test-unit lint dev strip bench book student doctor clean setup setup-test setup-dev
 .DEFAULT_GOAL := lab
 
 $(BIN)/python:
@@ -101,6 +102,13 @@ else
 	COURSE_STATIC_WIDGETS=1 $(BIN)/jupyter-book build _build/profile --path-output . --builder html
 endif
 	@echo "Open _build/html/index.html in a browser (no server needed)."
+
+# The benchmark: every chapter 3 times one at a time, its widgets' book frames, the pages of
+# _build/html if built, and the from-scratch code against torch. BENCH_ARGS, e.g.
+# BENCH_ARGS='--chapters "01-03" --repeat 1'.
+BENCH_ARGS ?=
+bench: setup-test
+	COURSE_TRACK_PROGRESS=0 $(BIN)/python -m course_utils bench $(BENCH_ARGS)
 
 student: setup
 	$(BIN)/python -m course_utils student --out student --chapters "$(CHAPTERS)"

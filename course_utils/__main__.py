@@ -1,4 +1,4 @@
-"""Command line: ``python -m course_utils {doctor,student,progress,grade}``.
+"""Command line: ``python -m course_utils {doctor,student,progress,grade,profile,bench}``.
 
 Outputs are stripped from notebooks by nbstripout (``make strip``, or the git hook
 that ``make dev`` installs), not by this package."""
@@ -10,9 +10,15 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:  # its own options (python -m course_utils bench --help)
+        from .bench import main as bench_main
+
+        return bench_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m course_utils", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("doctor", help="check that this machine is ready for the course")
+    sub.add_parser("bench", help="measure chapters, widget frames, book pages and the from-scratch code")
     sub.add_parser("progress", help="show which exercises you have solved, chapter by chapter")
     gr = sub.add_parser("grade", help="run submitted student notebooks and write a CSV of their check verdicts")
     gr.add_argument("submissions", help="folder of submissions: SUBMISSIONS/<student>/<NN_chapter>.ipynb")

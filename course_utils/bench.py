@@ -1,0 +1,267 @@
+"""``python -m course_utils bench`` (``make bench``): what students and CI wait for, measured.
+
+It measures, on this machine, one thing at a time:
+
+- **chapters**: each chapter notebook executed ``repeat`` times in its default run (the
+  median counts) and once in quick mode, with papermill, one kernel at a time;
+- **widget frames**: inside the first default run, every interactive figure the chapter
+  declares renders each of its book frames (the controls' ``static`` grid) to PNG;
+  the median and the worst frame count;
+- **book pages**: the size of every chapter page of a built book (``_build/html``, or
+  ``--book DIR``), if there is one;
+- **from scratch vs PyTorch**: the course's own layers and engines against their torch
+  twins on realistic sizes, and the course's training loop against a bare torch loop,
+  reported as ratios (machines differ; ratios travel).
+
+It prints one table and writes it as ``bench.json`` and ``bench.md`` under
+``_build/bench/`` (``--out``). Goals (issue "measured speed"): every chapter ≤ 20 s and
+all chapters ≤ 5 min; frames median ≤ 0.10 s, worst ≤ 0.25 s; pages ≤ 1.5 MB.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+GOALS = {"chapter_s": 20.0, "all_chapters_s": 300.0, "frame_median_s": 0.10, "frame_worst_s": 0.25,
+         "page_mb": 1.5}
+
+FRAME_TIMER = r'''
+import json as _json, os as _os, itertools as _it, time as _time
+import matplotlib.pyplot as _plt
+from course_utils.widgets import REGISTRY as _REG
+_out = []
+for _fig in _REG:
+    _names = list(_fig.controls)
+    _axes = [_fig.controls[_n].static_values() for _n in _names]
+    _times = []
+    for _combo in list(_it.product(*_axes))[:80]:
+        _t = _time.perf_counter()
+        _fig.render(**dict(zip(_names, _combo)))
+        _times.append(_time.perf_counter() - _t)
+    _out.append({"widget": getattr(_fig.func, "__name__", "frame"), "seconds": _times})
+with open(_os.environ["COURSE_BENCH_FRAMES"], "w") as _f:
+    _json.dump(_out, _f)
+'''
+
+
+@dataclass
+class ChapterTiming:
+    chapter: str
+    default_s: list[float] = field(default_factory=list)
+    quick_s: float | None = None
+    frames: list[dict] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def median_s(self) -> float | None:
+        return statistics.median(self.default_s) if self.default_s else None
+
+
+def _execute(nb_path: Path, parameters: dict, env: dict, inject: str | None = None) -> float:
+    """Wall seconds of one papermill execution of ``nb_path`` (with an optional last cell)."""
+    import nbformat
+    import papermill as pm
+
+    src = nb_path
+    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+    if inject:
+        nb = nbformat.read(str(nb_path), as_version=4)
+        nb.cells.append(nbformat.v4.new_code_cell(inject))
+        src = tmp / nb_path.name
+        nbformat.write(nb, str(src))
+    old = dict(os.environ)
+    os.environ.update(env)
+    try:
+        t0 = time.perf_counter()
+        pm.execute_notebook(str(src), str(tmp / "out.ipynb"), parameters=parameters, cwd=str(nb_path.parent),
+                            kernel_name="python3", progress_bar=False, log_output=False, execution_timeout=1200)
+        return time.perf_counter() - t0
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+
+
+def time_chapters(root: Path, chapters: list[str], repeat: int = 3, log: Callable = print) -> list[ChapterTiming]:
+    env = {"COURSE_QUICK": "0", "COURSE_TRACK_PROGRESS": "0", "COURSE_PROGRESS_BARS": "0",
+           "COURSE_STRICT_CHECKS": "1"}
+    out = []
+    for nb_path in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        if nb_path.name[:2] not in chapters:
+            continue
+        t = ChapterTiming(nb_path.stem)
+        frames_file = Path(tempfile.mkstemp(suffix=".json")[1])
+        try:
+            for i in range(repeat):
+                inject = FRAME_TIMER if i == 0 else None
+                t.default_s.append(_execute(nb_path, {}, {**env, "COURSE_BENCH_FRAMES": str(frames_file)}, inject))
+            t.frames = json.loads(frames_file.read_text() or "[]")
+            t.quick_s = _execute(nb_path, {"QUICK": True}, env)
+        except Exception as exc:  # one failing chapter must not hide the others' numbers
+            t.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        log(f"  {t.chapter}: default {t.median_s or float('nan'):.1f} s (median of {len(t.default_s)}), "
+            f"quick {t.quick_s or float('nan'):.1f} s" + (f"  ERROR {t.error}" if t.error else ""))
+        out.append(t)
+    return out
+
+
+def weigh_pages(book: Path) -> dict[str, float]:
+    """Megabytes of every chapter page (and the start page) of a built book."""
+    pages = sorted((book / "notebooks").glob("[0-9][0-9]_*.html"))
+    return {p.stem: p.stat().st_size / 1e6 for p in pages}
+
+
+def _best_of(fn: Callable[[], object], repeat: int = 5) -> float:
+    fn()  # warm-up: first-call costs (allocation, lazy imports) are not what we compare
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def cases() -> list[tuple[str, Callable, Callable]]:
+    """``(what, the course's version, PyTorch's)`` on realistic sizes, float32 where torch would use it."""
+    import numpy as np
+    import torch
+
+    from .scratch import layers, losses
+
+    rng = np.random.default_rng(0)
+    out = []
+
+    # an MLP layer on a batch: affine + ReLU forward and backward
+    x, w, b = rng.standard_normal((256, 512)), rng.standard_normal((512, 256)) * 0.04, np.zeros(256)
+    dout = rng.standard_normal((256, 256))
+
+    def ours_affine():
+        z, c1 = layers.affine_forward(x, w, b)
+        a, c2 = layers.relu_forward(z)
+        layers.affine_backward(layers.relu_backward(dout, c2), c1)
+
+    xt, wt, bt = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
+    dt = torch.tensor(dout)
+
+    def torch_affine():
+        torch.relu(xt @ wt + bt).backward(dt)
+
+    out.append(("affine + ReLU, 256×512→256, forward+backward (float64)", ours_affine, torch_affine))
+
+    logits, y = rng.standard_normal((512, 100)), rng.integers(0, 100, 512)
+    lt, yt = torch.tensor(logits, requires_grad=True), torch.tensor(y)
+    out.append(("softmax cross-entropy, 512×100, value+gradient",
+                lambda: losses.softmax_cross_entropy(logits, y),
+                lambda: torch.nn.functional.cross_entropy(lt, yt).backward()))
+
+    for extra in _optional_cases(rng):
+        out.append(extra)
+    return out
+
+
+def _optional_cases(rng) -> list[tuple[str, Callable, Callable]]:
+    """Cases for modules of later chapters (convolution, recurrent cells, attention, the autodiff engine)."""
+    return []
+
+
+def micro_benchmarks() -> list[dict]:
+    """``[{"what", "scratch_s", "torch_s", "ratio"}]``: the course's code against PyTorch, same sizes."""
+    rows = []
+    for what, ours, theirs in cases():
+        try:
+            a, b = _best_of(ours), _best_of(theirs)
+            rows.append({"what": what, "scratch_s": a, "torch_s": b, "ratio": a / b})
+        except Exception as exc:
+            rows.append({"what": what, "error": f"{type(exc).__name__}: {exc}"})
+    return rows
+
+
+def render_table(result: dict) -> str:
+    """The Markdown report (also printed)."""
+    g = result["goals"]
+    lines = ["# Benchmark", "", f"machine: {result['machine']}", ""]
+    ch = result["chapters"]
+    if ch:
+        lines += ["## Chapters (one at a time)", "", "| chapter | default (median) | quick | frames: median | worst | goal |",
+                  "|---|---|---|---|---|---|"]
+        total = 0.0
+        for t in ch:
+            secs = [s for w in t["frames"] for s in w["seconds"]]
+            med = statistics.median(secs) if secs else float("nan")
+            worst = max(secs) if secs else float("nan")
+            m = statistics.median(t["default_s"]) if t["default_s"] else float("nan")
+            total += 0 if m != m else m
+            ok = (m <= g["chapter_s"]) and (not secs or (med <= g["frame_median_s"] and worst <= g["frame_worst_s"]))
+            q = f"{t['quick_s']:.1f} s" if t["quick_s"] else "–"
+            lines.append(f"| {t['chapter']} | {m:.1f} s | {q} | {med:.3f} s | {worst:.3f} s | "
+                         f"{'ok' if ok and not t['error'] else 'MISSED' if not t['error'] else 'ERROR'} |")
+        lines += ["", f"all chapters: {total:.0f} s (goal ≤ {g['all_chapters_s']:.0f} s)", ""]
+    if result["pages_mb"]:
+        lines += ["## Book pages", "", "| page | MB | goal |", "|---|---|---|"]
+        lines += [f"| {k} | {v:.2f} | {'ok' if v <= g['page_mb'] else 'MISSED'} |" for k, v in result["pages_mb"].items()]
+        lines.append("")
+    if result["micro"]:
+        lines += ["## From scratch vs PyTorch (best of 5; ratio = scratch / torch)", "", "| what | scratch | torch | ratio |",
+                  "|---|---|---|---|"]
+        for r in result["micro"]:
+            if "error" in r:
+                lines.append(f"| {r['what']} | – | – | {r['error']} |")
+            else:
+                lines.append(f"| {r['what']} | {r['scratch_s'] * 1e3:.2f} ms | {r['torch_s'] * 1e3:.2f} ms | "
+                             f"{r['ratio']:.1f}× |")
+    return "\n".join(lines) + "\n"
+
+
+def run(root: Path, out: Path, chapters: list[str], repeat: int = 3, book: Path | None = None,
+        micro: bool = True, log: Callable = print) -> dict:
+    import platform
+
+    import torch
+
+    result: dict = {"machine": f"{platform.platform()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+                               f"{torch.get_num_threads()} threads",
+                    "goals": GOALS, "chapters": [], "pages_mb": {}, "micro": []}
+    if chapters:
+        log("chapters:")
+        result["chapters"] = [asdict(t) for t in time_chapters(root, chapters, repeat, log)]
+    book = book or root / "_build" / "html"
+    if (book / "notebooks").is_dir():
+        result["pages_mb"] = weigh_pages(book)
+    if micro:
+        log("from scratch vs torch:")
+        result["micro"] = micro_benchmarks()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(result, indent=1))
+    table = render_table(result)
+    (out / "bench.md").write_text(table)
+    log(table)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from .profiles import available_chapters, parse_chapters
+
+    p = argparse.ArgumentParser(prog="python -m course_utils bench", description=__doc__.splitlines()[0])
+    p.add_argument("--root", default=".")
+    p.add_argument("--out", default="_build/bench")
+    p.add_argument("--chapters", default="all", help='e.g. "01-07"; "none" skips the chapters')
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--book", default=None, help="a built book to weigh (default: _build/html if present)")
+    p.add_argument("--no-micro", action="store_true")
+    a = p.parse_args(argv)
+    root = Path(a.root)
+    chosen = [] if a.chapters == "none" else parse_chapters(a.chapters, available_chapters(root))
+    run(root, Path(a.out), chosen, a.repeat, Path(a.book) if a.book else None, not a.no_micro)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
