@@ -29,59 +29,128 @@ from ..plotting import COLORS, scatter_classes, show_message
 from ..scratch.metrics import accuracy
 from ..scratch.perceptron import (
     PerceptronResult,
+    adaline_loss,
+    adaline_max_lr,
     adaline_train,
     adaline_update,
     as_data,
+    augment,
     augmented_margin,
     mistake_bound,
     perceptron_train,
     perceptron_update,
+    radius,
     to_pm1,
+)
+from ..scratch.perceptron import (
+    margin as geometric_margin,
 )
 from ..scratch.threshold import BOOLEAN, GATES, XOR_WEIGHTS, binary_inputs, threshold_unit, truth_table, two_layer_threshold
 from ..widgets import frame
 
+#: The notebook's thresholds, here so that the tests run wrong models through exactly the same asserts.
+#: Fitted against the margin γ, the measured mistakes must grow more slowly than the bound (R/γ)², whose
+#: slope is −2: measured slopes are −1.02 (10 seeds, 200 points) and −1.20 (3 seeds, 60 points).
+MISTAKE_SLOPE_GAP = 0.5
+#: On ``make_xor`` data (four equal clusters) the best line still gets one cluster wrong: a quarter of the
+#: points (25 of 100 measured); the notebook asserts at least this share.
+XOR_BEST_LINE_ERROR_MIN = 0.2
+
 
 # ------------------------------------------------------------- experiments
-def margin_data(n: int, rng: np.random.Generator, margin: float = 0.1):
-    """``make_separable`` data with a gap ``margin``; a *negative* margin makes the classes overlap.
+def margin_data(n: int, rng: np.random.Generator, margin: float = 0.1, radius: float = 1.0):
+    """``make_separable`` data in a disk of ``radius`` with a gap ``margin``; a *negative* margin makes the classes overlap.
 
     For ``margin < 0`` the two classes of a zero-gap data set are pushed into each
     other by ``|margin|`` along the true normal, so points near the line cross over
     and (almost surely) no line separates them. Returns ``X, y, w_true, b_true``.
     """
     m = float(margin)
-    X, y, w, b = make_separable(n, rng, margin=max(m, 0.0), return_separator=True)
+    X, y, w, b = make_separable(n, rng, margin=max(m, 0.0), radius=radius, return_separator=True)
     if m < 0:
         X = X - np.outer(to_pm1(y) * abs(m), w)
     return X, y, w, b
 
 
-def margin_experiment(margins: Sequence[float], n: int, seeds: Sequence[int], lr: float = 1.0,
-                      max_epochs: int = 1000) -> dict[str, np.ndarray]:
-    """Measured perceptron mistakes vs Novikoff's bound on ``make_separable`` data.
+def input_space_bound(w: np.ndarray, b: float, X: np.ndarray, y: np.ndarray) -> float:
+    """The *wrong* bound ``(max_i ||x_i|| / margin(w, b))²``: radius and margin measured in input space, not augmented.
 
-    For every margin and seed: data from ``make_separable(n, rng, margin, return_separator=True)``
-    with ``rng = default_rng(seed)``, then training with a random order from the same
-    ``rng``; the bound uses the true separator. Returns arrays of shape
-    ``(len(margins), len(seeds))``: ``mistakes``, ``bound``, ``gamma`` (augmented
-    margin), ``epochs``, ``converged``, and ``margin`` of shape ``(len(margins),)``.
+    The proof does not cover it (the perceptron learns ``b`` like a weight); kept to show that it can fail.
     """
+    g = geometric_margin(w, b, X, y)
+    return float((radius(X, augmented=False) / g) ** 2) if g > 0 else float("inf")
+
+
+def margin_experiment(margins: Sequence[float], n: int, seeds: Sequence[int], lr: float = 1.0,
+                      max_epochs: int = 1000, radius: float = 1.0, space: str = "augmented") -> dict[str, np.ndarray]:
+    """Measured perceptron mistakes vs Novikoff's bound on :func:`margin_data`.
+
+    For every margin and seed: data from ``margin_data(n, rng, margin, radius)`` with
+    ``rng = default_rng(seed)`` (a negative margin gives overlapping classes), then
+    training with a random order from the same ``rng``; the bound uses the true line,
+    in the augmented space (``space="augmented"``, the theorem) or, to show the
+    mistake, in input space (``space="input"``, :func:`input_space_bound`). Returns
+    arrays of shape ``(len(margins), len(seeds))``: ``mistakes``, ``bound``, ``gamma``
+    (augmented margin of the true line), ``epochs``, ``converged``, and ``margin`` of
+    shape ``(len(margins),)``.
+    """
+    if space not in ("augmented", "input"):
+        raise ValueError(f"space must be 'augmented' or 'input', got {space!r}")
+    bound_fn = mistake_bound if space == "augmented" else input_space_bound
     shape = (len(margins), len(seeds))
     out = {k: np.zeros(shape) for k in ("mistakes", "bound", "gamma", "epochs")}
     out["converged"] = np.zeros(shape, dtype=bool)
     for i, m in enumerate(margins):
         for j, seed in enumerate(seeds):
             rng = np.random.default_rng(seed)
-            X, y, w, b = make_separable(n, rng, margin=m, return_separator=True)
+            X, y, w, b = margin_data(n, rng, m, radius)
             res = perceptron_train(X, y, lr=lr, max_epochs=max_epochs, rng=rng)
             out["mistakes"][i, j] = res.total_mistakes
-            out["bound"][i, j] = mistake_bound(w, b, X, y)
+            out["bound"][i, j] = bound_fn(w, b, X, y)
             out["gamma"][i, j] = augmented_margin(w, b, X, y)
             out["epochs"][i, j] = res.epochs
             out["converged"][i, j] = res.converged
     out["margin"] = np.asarray(margins, dtype=np.float64)
     return out
+
+
+def bound_violations(experiment: dict[str, np.ndarray]) -> int:
+    """Runs of :func:`margin_experiment` that did not converge or made more mistakes than their bound.
+
+    The notebook's headline assert is ``bound_violations(experiment) == 0``.
+    """
+    return int(np.sum(~experiment["converged"] | (experiment["mistakes"] > experiment["bound"])))
+
+
+def mistake_slopes(experiment: dict[str, np.ndarray]) -> dict[str, float]:
+    """Log–log slopes of the bound and of the measured mistakes against the augmented margin γ, over all runs."""
+    lg = np.log(experiment["gamma"].ravel())
+    return {k: float(np.polyfit(lg, np.log(experiment[k].ravel()), 1)[0]) for k in ("bound", "mistakes")}
+
+
+def fails_to_separate(result: PerceptronResult) -> bool:
+    """The notebook's XOR assert: training never converged and no epoch was free of mistakes."""
+    return bool(not result.converged and result.mistakes.size > 0 and result.mistakes.min() > 0)
+
+
+def best_line_errors(X: np.ndarray, y: np.ndarray, directions: int = 720) -> int:
+    """Fewest training points any line gets wrong, searched over ``directions`` normal directions in [0, π)
+    and every threshold between neighbouring projections (both orientations). An upper bound on the exact minimum,
+    tight for clustered data."""
+    X, s = as_data(X, y)
+    if X.shape[1] != 2:
+        raise ValueError(f"best_line_errors searches lines in the plane: X must have 2 columns, got {X.shape[1]}")
+    n, best = len(X), len(X)
+    pos = s > 0
+    for a in np.linspace(0.0, np.pi, directions, endpoint=False):
+        order = np.argsort(X @ np.array([np.cos(a), np.sin(a)]))
+        p = pos[order]
+        # errors when the k lowest projections are called class 0 and the rest class 1, k = 0 … n
+        left_pos = np.concatenate([[0], np.cumsum(p)])
+        right_neg = np.concatenate([[0], np.cumsum((~p)[::-1])])[::-1]
+        errors = left_pos + right_neg
+        best = min(best, int(errors.min()), int((n - errors).min()))
+    return best
 
 
 # ---------------------------------------------------------------- drawing
@@ -519,3 +588,149 @@ def check_nand_weights(fn: Callable) -> checks.CheckResult:
         return (binary_inputs(2)[rng.permutation(4)],)
 
     return checks.check_function(student, BOOLEAN["NAND"], make, name="nand_weights", trials=3)
+
+
+# ------------------------------------------- exercises of other kinds: predict, debug, design
+#: Predict-then-run: the perceptron on the OR truth table, inputs in the order 00, 01, 10, 11 every epoch,
+#: learning rate 1, from w = 0, b = 0.
+OR_BY_HAND = dict(gate="OR", lr=1.0)
+
+
+def or_by_hand() -> PerceptronResult:
+    """The run of the predict-then-run exercise: the perceptron on OR's truth table in the stored order."""
+    X = binary_inputs(2)
+    return perceptron_train(X, BOOLEAN[OR_BY_HAND["gate"]](X), lr=OR_BY_HAND["lr"], max_epochs=100)
+
+
+def check_or_prediction(prediction) -> checks.CheckResult:
+    """Predict-then-run: the total number of mistakes (= updates) of :func:`or_by_hand`."""
+    run = or_by_hand()
+    X = binary_inputs(2)
+    bound = mistake_bound(*GATES["OR"], X, BOOLEAN["OR"](X))
+    hint = (f"trace it: from w = 0 every point with y z <= 0 is a mistake, including z = 0 exactly. Mistakes per "
+            f"epoch are {run.mistakes.tolist()}, ending at w = {run.w.tolist()}, b = {run.b:g}. Novikoff's bound "
+            f"with the hand-set OR unit (w = (1, 1), b = -0.5) is only {bound:.0f}")
+    return checks.check_value(prediction, run.total_mistakes, name="your prediction", rtol=0, atol=0, hint=hint)
+
+
+def perceptron_epochs(X: np.ndarray, y: np.ndarray, epochs: int = 10) -> tuple[np.ndarray, float]:
+    """Reference for the debug exercise: the perceptron from zero, ``lr = 1``, the stored order, labels ``{0, 1}``."""
+    res = perceptron_train(X, y, lr=1.0, max_epochs=epochs)
+    return res.w, res.b
+
+
+def _labels_as_signs_bug(X, y, epochs):
+    """What the exercise's starting code computes: the {0, 1} labels used in the ±1 formula."""
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    w, b = np.zeros(X.shape[1]), 0.0
+    for _ in range(epochs):
+        for x_i, y_i in zip(X, y):
+            if y_i * (w @ x_i + b) <= 0:
+                w, b = w + y_i * x_i, b + y_i
+    return w, b
+
+
+def _delta_rule_on_01(X, y, epochs):
+    """A plausible repair: w += (y − ŷ) x with ŷ = [z > 0]; it skips class-0 points that lie on the boundary."""
+    X = np.asarray(X, dtype=np.float64)
+    w, b = np.zeros(X.shape[1]), 0.0
+    for _ in range(epochs):
+        for x_i, y_i in zip(X, y):
+            delta = y_i - float(w @ x_i + b > 0)
+            w, b = w + delta * x_i, b + delta
+    return w, b
+
+
+_PERCEPTRON_BUGS = (
+    (_labels_as_signs_bug, "class-0 examples never move the weights: with y = 0 the test y·z <= 0 always holds "
+                           "and the update adds 0·x. Map the labels to signs first, s = 2y − 1, and use s in "
+                           "both the test and the update"),
+    (_delta_rule_on_01, "a point exactly on the boundary (z = 0) is a mistake whatever its label (section 2); "
+                        "the (y − ŷ) form skips class-0 points there, e.g. the very first example when it is "
+                        "class 0 and w = 0. Use s = 2y − 1 and the test s·z <= 0"),
+)
+
+
+def _separable_problem(rng: np.random.Generator, first_label: int | None = None):
+    n = int(rng.integers(8, 30))
+    X, y = make_separable(n, rng, margin=float(rng.uniform(0.1, 0.3)))
+    if first_label is not None and y[0] != first_label:  # put an example of the wanted class first
+        k = int(np.flatnonzero(y == first_label)[0])
+        X[[0, k]], y[[0, k]] = X[[k, 0]], y[[k, 0]]
+    return X, y, int(rng.integers(3, 12))
+
+
+def _known_bug(fn: Callable, bugs, args) -> str | None:
+    """The message of the first known bug whose output ``fn(*args)`` reproduces (and the reference does not)."""
+    try:
+        got = fn(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
+    except Exception:  # noqa: BLE001 - the check itself reports the exception
+        return None
+    for bug, message in bugs:
+        if checks.compare(got, bug(*args), rtol=1e-9, atol=1e-12) is None:
+            return message
+    return None
+
+
+def check_perceptron_epochs(fn: Callable) -> checks.CheckResult:
+    """Debug-this: ``fn(X, y, epochs) -> (w, b)`` must be the perceptron of section 2 on labels ``{0, 1}``.
+
+    Trials alternate data sets whose first example is class 0 and class 1; when the
+    answer reproduces a known bug, the message names it.
+    """
+    probe = _separable_problem(np.random.default_rng(12345), first_label=0)
+    hint = _known_bug(fn, _PERCEPTRON_BUGS, probe)
+    if hint is not None:
+        return checks.check_value(fn(*probe), perceptron_epochs(*probe), name="(w, b)", hint=hint)
+    labels = itertools.cycle([0, 1])
+    return checks.check_function(fn, perceptron_epochs, lambda rng: _separable_problem(rng, next(labels)),
+                                 name="perceptron_epochs", trials=6, rtol=1e-9, atol=1e-12)
+
+
+#: Design-to-a-target: full-batch ADALINE on the chapter's data must bring the loss gap
+#: (L_T − L*) / (L_0 − L*) to at most ``gap`` within ``epochs`` epochs, without passing 2/λ_max.
+ADALINE_DESIGN = dict(epochs=15, gap=1e-6)
+
+
+def adaline_gap(X: np.ndarray, y: np.ndarray, lr: float, epochs: int) -> float:
+    """``(L_T − L*) / (L_0 − L*)`` after ``epochs`` full-batch steps from zero; ``L*`` is the least-squares loss."""
+    sol, *_ = np.linalg.lstsq(augment(X), to_pm1(y), rcond=None)
+    best = adaline_loss(sol[:-1], sol[-1], X, y)
+    res = adaline_train(X, y, lr=lr, epochs=epochs, mode="batch")
+    return float((res.losses[-1] - best) / (res.losses[0] - best)) if not res.diverged else float("inf")
+
+
+def check_adaline_design(choice, X: np.ndarray, y: np.ndarray) -> checks.CheckResult:
+    """Design-to-a-target: ``choice = dict(lr=...)`` must meet :data:`ADALINE_DESIGN` on ``(X, y)``.
+
+    The message gives the gap reached, 2/λ_max, and the per-epoch factors ``|1 − ηλ|``
+    of the slowest and the fastest direction, so the student sees which one is too slow.
+    """
+    name = "your learning rate"
+    if choice is Ellipsis or (isinstance(choice, dict) and choice.get("lr", ...) is Ellipsis):
+        return checks.check_value(..., 0.0, name=name)
+    if not isinstance(choice, dict) or "lr" not in choice:
+        return checks.check_value(choice, "dict(lr=<a number>)", name="choice")
+    try:
+        lr = check_learning_rate(choice["lr"])
+    except ValueError as exc:
+        return checks.check_value(choice["lr"], "a positive finite number", name=name, hint=str(exc))
+    epochs, target = ADALINE_DESIGN["epochs"], ADALINE_DESIGN["gap"]
+    Xt = augment(X)
+    lam = np.linalg.eigvalsh(Xt.T @ Xt / len(Xt))
+    slow, fast = abs(1 - lr * lam[0]), abs(1 - lr * lam[-1])
+    gap = adaline_gap(X, y, lr, epochs)
+    where = (f"η = {lr:g} leaves a loss gap of {gap:.2g} after {epochs} epochs (target: at most {target:g}). "
+             f"2/λ_max = {adaline_max_lr(X):.4g}; per epoch the error shrinks by |1 − ηλ_min| = {slow:.3f} along "
+             f"the slowest direction and |1 − ηλ_max| = {fast:.3f} along the fastest")
+    if fast >= 1:
+        why = "η ≥ 2/λ_max: the fastest direction grows every epoch, so a longer run diverges"
+    elif slow > fast:
+        why = "η is too small: the slowest direction is the bottleneck, raise η"
+    else:
+        why = "η is too large: the fastest direction now oscillates and shrinks slowly, lower η"
+    if fast < 1 and gap <= target:
+        return checks.check_value(gap, gap, name=where)
+    return checks.check_value(gap, f"at most {target:g}", name=f"the loss gap after {epochs} epochs",
+                              hint=f"{why}. {where}")
+

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from .. import checks
+from ..base import check_learning_rate
 from ..plotting import COLORS
 from ..scratch import layers
 from ..scratch.mlp import (
@@ -33,6 +34,7 @@ from ..scratch.mlp import (
     XorResult,
     approximate,
     count_linear_pieces,
+    fold_params,
     hat,
     hat_weights,
     init_mlp,
@@ -42,6 +44,7 @@ from ..scratch.mlp import (
     relu_interpolant,
     sawtooth,
     sawtooth_params,
+    train_xor,
 )
 from ..scratch.threshold import binary_inputs, random_truth_table, two_layer_threshold
 from ..widgets import frame
@@ -154,15 +157,45 @@ def plot_xor_training(run: XorResult, axes=None) -> np.ndarray:
     return np.asarray(axes)
 
 
+#: The loss where 2-unit XOR training gets stuck: two corners right with certainty, two at probability 1/2,
+#: so the mean cross-entropy is (ln 2 + ln 2) / 4.
+XOR_PLATEAU_LOSS = float(np.log(2) / 2)
+
+
+def restart_study(hidden_sizes: Sequence[int], restarts: int, steps: int, lr: float = 1.0,
+                  activation: str = "tanh") -> dict[int, list[XorResult]]:
+    """``train_xor`` from seeds ``0 … restarts − 1`` for each width: ``{hidden: [runs]}``."""
+    return {int(h): [train_xor(hidden=int(h), steps=steps, lr=lr, seed=s, activation=activation)
+                     for s in range(restarts)] for h in hidden_sizes}
+
+
+def solved_counts(study: dict[int, list[XorResult]]) -> dict[int, int]:
+    """How many runs of each width compute XOR."""
+    return {h: sum(r.solved for r in runs) for h, runs in study.items()}
+
+
 # ------------------------------------------------------ universal approximation
-def error_table(target: Target, units: Sequence[int], kind: str = "ReLU") -> dict[str, np.ndarray]:
-    """Measured max error and proven bound for each width in ``units``."""
+def error_table(target: Target, units: Sequence[int], kind: str = "ReLU", build: Callable | None = None,
+                bound: Callable | None = None) -> dict[str, np.ndarray]:
+    """Measured max error and proven bound for each width in ``units``.
+
+    ``build(target, K) -> params`` and ``bound(target, K) -> float`` replace the
+    construction or the bound of ``kind`` (the tests use them to run wrong ones
+    through the notebook's assert, :func:`bound_violations`).
+    """
     errs, bounds = [], []
     for k in units:
-        params, act, bound = approximate(target, k, kind)
+        params, act, b = approximate(target, k, kind)
+        if build is not None:
+            params = build(target, k)
         errs.append(max_error(target, params, act))
-        bounds.append(bound)
+        bounds.append(b if bound is None else bound(target, k))
     return {"units": np.asarray(units), "error": np.array(errs), "bound": np.array(bounds)}
+
+
+def bound_violations(table: dict[str, np.ndarray]) -> list[int]:
+    """Widths of :func:`error_table` whose measured max error exceeds the bound (the notebook asserts none)."""
+    return [int(k) for k, e, b in zip(table["units"], table["error"], table["bound"]) if not e <= b]
 
 
 def plot_building_blocks(centre: float = 0.0, width: float = 1.0, sharpness: float = 10.0, axes=None) -> np.ndarray:
@@ -348,4 +381,101 @@ def check_dnf_weights(fn: Callable) -> checks.CheckResult:
         return (truth,)
 
     return checks.check_function(student, lambda truth: truth.astype(np.int64), make, name="dnf_weights", trials=6)
+
+
+# ------------------------------------------- exercises of other kinds: debug, derive, design
+def dense_tanh_backward(dout: np.ndarray, x: np.ndarray, W: np.ndarray, b: np.ndarray):
+    """Reference for the debug exercise: ``(dx, dW, db)`` of ``h = tanh(x W + b)``, from ``scratch.layers``."""
+    z, aff = layers.affine_forward(x, W, b)
+    _, act = layers.tanh_forward(z)
+    return layers.affine_backward(layers.tanh_backward(dout, act), aff)
+
+
+def _tanh_derivative_at_output(dout, x, W, b):
+    h = np.tanh(x @ W + b)
+    dz = dout * (1 - np.tanh(h) ** 2)
+    return dz @ W.T, x.T @ dz, dz.sum(axis=0)
+
+
+def _dense_inputs(rng: np.random.Generator):
+    n, d = int(rng.integers(2, 6)), int(rng.integers(2, 5))
+    m = d + int(rng.integers(1, 3))          # d ≠ m: a transposed dW has the wrong shape
+    return (rng.standard_normal((n, m)), rng.standard_normal((n, d)), rng.standard_normal((d, m)),
+            rng.standard_normal(m))
+
+
+def check_dense_tanh_backward(fn: Callable) -> checks.CheckResult:
+    """Debug-this: ``fn(dout, x, W, b) -> (dx, dW, db)`` for ``h = tanh(x W + b)`` (``x (n, d)``, ``W (d, m)``).
+
+    Shapes are never square, so a transposed ``dW`` is reported as a shape error; the
+    derivative evaluated at the output instead of the pre-activation is named.
+    """
+    probe = _dense_inputs(np.random.default_rng(2024))
+    try:
+        got = fn(*[a.copy() for a in probe])
+    except Exception:  # noqa: BLE001 - check_function reports it
+        got = None
+    bugs = []
+    if isinstance(got, tuple) and len(got) == 3:
+        if np.shape(got[1]) == probe[2].T.shape:
+            bugs.append("dW has the shape of Wᵀ: with x (n, d) and dz (n, m), dW = xᵀ dz has shape (d, m), like W")
+        if checks.compare(got[0], _tanh_derivative_at_output(*probe)[0], rtol=1e-9, atol=1e-12) is None:
+            bugs.append("tanh'(z) = 1 − tanh(z)² must be taken at the pre-activation z; with h = tanh(z) "
+                        "already computed it is 1 − h², not 1 − tanh(h)²")
+    if bugs:
+        return checks.check_value(got, dense_tanh_backward(*probe), name="(dx, dW, db)", hint="; ".join(bugs))
+    return checks.check_function(fn, dense_tanh_backward, _dense_inputs, name="dense_tanh_backward", trials=5,
+                                 rtol=1e-9, atol=1e-12)
+
+
+#: Derive-then-check: the fold map with 3 pieces composed ``depth`` times; its pieces are counted on the network.
+FOLD_PIECES = 3
+
+
+def measured_fold_pieces(depth: int, pieces: int = FOLD_PIECES) -> int:
+    """Linear pieces of :func:`course_utils.scratch.mlp.fold_params` counted on a fine grid of [0, 1]."""
+    x = np.linspace(0.0, 1.0, 16 * pieces ** int(depth) + 1)
+    return count_linear_pieces(mlp_forward(x[:, None], fold_params(depth, pieces), "relu")[0].ravel(), x)
+
+
+def check_fold_pieces(fn: Callable) -> checks.CheckResult:
+    """Derive-then-check: ``fn(depth) -> int``, the linear pieces of the 3-piece fold composed ``depth`` times."""
+    depths = iter([1, 2, 5, 3, 4, 6])
+    return checks.check_function(fn, lambda depth: np.int64(measured_fold_pieces(depth)),
+                                 lambda rng: (next(depths),), name="fold_pieces", trials=6)
+
+
+#: Design-to-a-target: XOR from every one of ``seeds`` random starts in ``steps`` full-batch steps,
+#: with at most ``max_hidden`` tanh units (measured: 4 units solve all ten for η from 1.5 to 3.25;
+#: η = 1 leaves one start unsolved, η = 4 six).
+XOR_DESIGN = dict(steps=50, seeds=10, max_hidden=4)
+
+
+def check_xor_design(choice) -> checks.CheckResult:
+    """Design-to-a-target: ``choice = dict(hidden=..., lr=...)`` must meet :data:`XOR_DESIGN`."""
+    name = "your design"
+    if choice is Ellipsis or (isinstance(choice, dict) and Ellipsis in choice.values()):
+        return checks.check_value(..., 0, name=name)
+    if not isinstance(choice, dict) or set(choice) != {"hidden", "lr"}:
+        return checks.check_value(choice, "dict(hidden=<an int>, lr=<a number>)", name="choice")
+    hidden, steps, seeds = choice["hidden"], XOR_DESIGN["steps"], XOR_DESIGN["seeds"]
+    if not (isinstance(hidden, (int, np.integer)) and 1 <= hidden <= XOR_DESIGN["max_hidden"]):
+        return checks.check_value(hidden, f"a whole number from 1 to {XOR_DESIGN['max_hidden']}", name="hidden")
+    try:
+        lr = check_learning_rate(choice["lr"])
+    except ValueError as exc:
+        return checks.check_value(choice["lr"], "a positive finite number", name="lr", hint=str(exc))
+    runs = restart_study([hidden], seeds, steps, lr)[int(hidden)]
+    solved = sum(r.solved for r in runs)
+    failed = [r for r in runs if not r.solved]
+    if not failed:
+        return checks.check_value(solved, solved, name=name)
+    rising = sum(bool(np.any(np.diff(r.losses[-10:]) > 0)) for r in failed)
+    stuck = sum(abs(r.losses[-1] - XOR_PLATEAU_LOSS) < 0.02 for r in failed)
+    why = (f"{rising} of the {len(failed)} failed runs have a loss that still jumps up: η is too large"
+           if rising > len(failed) / 2 else
+           f"{len(failed) - rising} of the {len(failed)} failed runs are still descending (or stuck near "
+           f"ln 2 / 2 = {XOR_PLATEAU_LOSS:.3f}: {stuck}); a larger η or more units help")
+    return checks.check_value(solved, seeds, name=f"starts solved with hidden={hidden}, η={lr:g} in {steps} steps",
+                              hint=why)
 

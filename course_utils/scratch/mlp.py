@@ -173,6 +173,8 @@ class XorResult:
     def message(self) -> str:
         if self.diverged:
             return divergence_message("XOR training", len(self.losses), float(self.losses[-1]))
+        if len(self.losses) == 0:
+            return f"not trained (0 steps); truth table {self.truth_table.tolist()}"
         return (f"loss {self.losses[0]:.3g} → {self.losses[-1]:.3g} in {len(self.losses)} steps; "
                 f"truth table {self.truth_table.tolist()} ({'solved' if self.solved else 'not solved'})")
 
@@ -342,12 +344,27 @@ def sawtooth_params(depth: int) -> Params:
     Layer 1 computes ``(relu(x), relu(x − 1/2))``; every later layer reads ``T`` of the
     previous pair (weights ``2, −4``) and feeds it to a new pair; the output layer applies the last ``2, −4``.
     """
-    depth = int(depth)
+    return fold_params(depth, 2)
+
+
+def fold_params(depth: int, pieces: int) -> Params:
+    """A ReLU MLP with ``depth`` hidden layers of ``pieces`` units composing the fold map ``F`` ``depth`` times.
+
+    ``F(x) = k·relu(x) + Σ_{j=1}^{k−1} (−1)^j 2k·relu(x − j/k)`` (``k = pieces``) zigzags
+    between 0 and 1 on ``[0, 1]``: ``k`` linear pieces, each sweeping ``[0, 1]`` once.
+    ``k = 2`` is the tent map of :func:`sawtooth_params`.
+    """
+    depth, k = int(depth), int(pieces)
     if depth < 1:
         raise ValueError(f"depth must be at least 1, got {depth}")
-    first = (np.array([[1.0, 1.0]]), np.array([0.0, -0.5]))
-    middle = (np.array([[2.0, 2.0], [-4.0, -4.0]]), np.array([0.0, -0.5]))
-    last = (np.array([[2.0], [-4.0]]), np.array([0.0]))
+    if k < 2:
+        raise ValueError(f"a fold needs at least 2 pieces, got {k}")
+    j = np.arange(k)
+    kinks = 0.0 - j / k                                      # biases 0, −1/k, −2/k, …
+    c = np.where(j == 0, float(k), 2.0 * k * (-1.0) ** j)   # output weights k, −2k, +2k, …
+    first = (np.ones((1, k)), kinks)
+    middle = (np.outer(c, np.ones(k)), kinks)
+    last = (c.reshape(-1, 1), np.array([0.0]))
     return [first] + [middle] * (depth - 1) + [last]
 
 

@@ -11,7 +11,7 @@ from helpers import assert_checker  # noqa: E402
 
 from course_utils import checks  # noqa: E402
 from course_utils.chapters import ch02_perceptron as ch  # noqa: E402
-from course_utils.data import make_separable  # noqa: E402
+from course_utils.data import make_separable, make_xor  # noqa: E402
 from course_utils.scratch import perceptron as P  # noqa: E402
 from course_utils.scratch import threshold as T  # noqa: E402
 from course_utils.widgets import figure_texts  # noqa: E402
@@ -158,3 +158,104 @@ def test_strict_mode_raises(monkeypatch):
     with pytest.raises(checks.ExerciseCheckError):
         ch.check_adaline_update(_adaline_thresholded)
     assert ch.check_adaline_update(P.adaline_update)
+
+
+# ------------------------------------------- negative controls for the notebook's headline asserts
+def test_the_bound_assert_passes_on_separable_data():
+    exp = ch.margin_experiment([0.02, 0.1, 0.4], n=60, seeds=range(3), max_epochs=200)  # the quick run's setting
+    assert ch.bound_violations(exp) == 0
+
+
+def test_the_bound_assert_fails_when_the_data_are_not_separable():
+    exp = ch.margin_experiment([-0.1], n=60, seeds=[0, 1], max_epochs=50)
+    assert np.isinf(exp["bound"]).all() and not exp["converged"].any()
+    assert ch.bound_violations(exp) == 2
+
+
+def test_the_bound_assert_fails_in_the_wrong_space():
+    """Radius and margin measured in input space (the bias forgotten) break the 'bound' on data in a small
+    disk, where the constant input 1 dominates ||(x, 1)||; the augmented bound holds on the same runs."""
+    kw = dict(margins=[0.0125, 0.025, 0.05], n=100, seeds=range(3), radius=0.25, max_epochs=2000)
+    wrong, right = ch.margin_experiment(space="input", **kw), ch.margin_experiment(**kw)
+    assert ch.bound_violations(right) == 0
+    assert ch.bound_violations(wrong) >= 3
+    with pytest.raises(ValueError, match="space"):
+        ch.margin_experiment([0.1], 10, [0], space="R^d")
+
+
+def test_the_slope_assert_fails_for_mistakes_that_follow_the_bound():
+    exp = ch.margin_experiment([0.02, 0.1, 0.4], n=60, seeds=range(3), max_epochs=200)
+    slopes = ch.mistake_slopes(exp)
+    assert abs(slopes["bound"] + 2) < 0.05 and slopes["mistakes"] > slopes["bound"] + ch.MISTAKE_SLOPE_GAP
+    tight = dict(exp, mistakes=exp["bound"] / 3)  # a learner as slow as the worst case allows
+    fake = ch.mistake_slopes(tight)
+    assert not fake["mistakes"] > fake["bound"] + ch.MISTAKE_SLOPE_GAP
+
+
+def test_the_xor_assert_fails_for_models_that_solve_xor():
+    X, y = make_xor(100, np.random.default_rng(0))
+    res = P.perceptron_train(X, y, max_epochs=40, rng=np.random.default_rng(0))
+    assert ch.fails_to_separate(res)
+    # the two-layer threshold network's hidden features make XOR separable: the perceptron converges on them
+    H = T.two_layer_threshold((X > 0).astype(int), **T.XOR_WEIGHTS)[1]
+    on_hidden = P.perceptron_train(H, y, max_epochs=40, rng=np.random.default_rng(0))
+    assert on_hidden.converged and not ch.fails_to_separate(on_hidden)
+    # so does the product feature x1·x2
+    on_product = P.perceptron_train(np.c_[X, X[:, 0] * X[:, 1]], y, max_epochs=40, rng=np.random.default_rng(0))
+    assert on_product.converged and not ch.fails_to_separate(on_product)
+    # the best-line assert: XOR data need a quarter wrong; the XOR network and separable data need none
+    assert ch.best_line_errors(X, y) == 25 >= ch.XOR_BEST_LINE_ERROR_MIN * len(X)
+    assert np.sum(T.xor_network((X > 0).astype(int)) != y) == 0
+    Xs, ys = make_separable(100, np.random.default_rng(0))
+    assert ch.best_line_errors(Xs, ys) == 0 < ch.XOR_BEST_LINE_ERROR_MIN * len(Xs)
+
+
+# ----------------------------------------------------- exercises of other kinds
+def _lenient(monkeypatch):
+    monkeypatch.delenv("COURSE_STRICT_CHECKS", raising=False)
+
+
+def test_predict_the_or_run(monkeypatch):
+    _lenient(monkeypatch)
+    assert ch.or_by_hand().total_mistakes == 9 and ch.or_by_hand().mistakes.tolist() == [3, 1, 2, 2, 1, 0]
+    assert ch.check_or_prediction(9)
+    r = ch.check_or_prediction(27)  # the bound is not the count
+    assert not r and r.attempted and "bound" in r.message and "[3, 1, 2, 2, 1, 0]" in r.message
+    assert not ch.check_or_prediction(...).attempted
+
+
+def _one_sign_fixed(X, y, epochs=10):  # maps the labels in the test but not in the update
+    w, b = np.zeros(X.shape[1]), 0.0
+    for _ in range(epochs):
+        for x_i, y_i in zip(X, y):
+            if (2 * y_i - 1) * (w @ x_i + b) <= 0:
+                w, b = w + y_i * x_i, b + y_i
+    return w, b
+
+
+def test_debug_perceptron_check():
+    assert_checker(ch.check_perceptron_epochs, ch.perceptron_epochs,
+                   [ch._labels_as_signs_bug, ch._delta_rule_on_01, _one_sign_fixed])
+
+
+def test_debug_perceptron_check_names_each_bug(monkeypatch):
+    _lenient(monkeypatch)
+    assert "class-0 examples never move the weights" in ch.check_perceptron_epochs(ch._labels_as_signs_bug).message
+    assert "on the boundary" in ch.check_perceptron_epochs(ch._delta_rule_on_01).message
+    assert "raised ZeroDivisionError" in ch.check_perceptron_epochs(lambda X, y, epochs: 1 / 0).message
+
+
+def test_design_adaline_check(monkeypatch):
+    _lenient(monkeypatch)
+    X, y = make_separable(100, np.random.default_rng(0), margin=0.1)  # the notebook's data
+    Xt = P.augment(X)
+    lam = np.linalg.eigvalsh(Xt.T @ Xt / len(X))
+    assert ch.check_adaline_design(dict(lr=2 / (lam[0] + lam[-1])), X, y)
+    for lr, words in [(0.5, "too small"), (1.95, "too large"), (2.5, "2/λ_max")]:
+        r = ch.check_adaline_design(dict(lr=lr), X, y)
+        assert not r and r.attempted and words in r.message, r.message
+    assert not ch.check_adaline_design(dict(lr=...), X, y).attempted
+    assert not ch.check_adaline_design(..., X, y).attempted
+    assert "positive finite" in ch.check_adaline_design(dict(lr=-1.0), X, y).message
+    assert "dict(lr=" in ch.check_adaline_design([1.0], X, y).message
+    assert ch.adaline_gap(X, y, 2 / (lam[0] + lam[-1]), ch.ADALINE_DESIGN["epochs"]) <= ch.ADALINE_DESIGN["gap"]

@@ -12,7 +12,8 @@ from helpers import assert_checker  # noqa: E402
 
 from course_utils import checks  # noqa: E402
 from course_utils.chapters import ch05_mlp as ch  # noqa: E402
-from course_utils.scratch import mlp as M  # noqa: E402
+from course_utils.scratch import layers  # noqa: E402
+from course_utils.scratch import mlp as M
 from course_utils.scratch import threshold as T  # noqa: E402
 from course_utils.widgets import figure_texts  # noqa: E402
 
@@ -186,3 +187,134 @@ def test_strict_mode_raises(monkeypatch):
     with pytest.raises(checks.ExerciseCheckError):
         ch.check_mlp_forward(_mlp_forgets_bias)
     assert ch.check_mlp_forward(lambda X, p: M.mlp_forward(X, p)[0])
+
+
+# ------------------------------------------- negative controls for the notebook's headline asserts
+UNITS = [1, 2, 4, 8, 16, 32, 64, 128]  # the notebook's UNITS_LIST
+
+
+def _bound_in_mean_norm(tg, K):
+    """h² M / 8 with M the *average* |f''| (an L1 norm) instead of the maximum: too small a bound."""
+    x = np.linspace(tg.a, tg.b, 20001)
+    f2 = np.diff(tg.f(x), 2) / (x[1] - x[0]) ** 2
+    return ((tg.b - tg.a) / K) ** 2 * np.mean(np.abs(f2)) / 8
+
+
+def _one_knot_short(tg, K):
+    """An off-by-one: K − 1 units built where the bound is for K (too few units)."""
+    return M.relu_interpolant(tg.f, tg.a, tg.b, max(K - 1, 1))
+
+
+def _slopes_not_changes(tg, K):
+    """Output weights equal to the slopes instead of the slope changes."""
+    (W1, b1), (_, b2) = M.relu_interpolant(tg.f, tg.a, tg.b, K)
+    t = np.linspace(tg.a, tg.b, K + 1)
+    return [(W1, b1), ((np.diff(tg.f(t)) / np.diff(t)).reshape(-1, 1), b2)]
+
+
+def test_the_approximation_bound_assert_passes_for_the_construction():
+    tg = M.TARGETS["wiggly"]
+    assert ch.bound_violations(ch.error_table(tg, UNITS, "ReLU")) == []
+    assert ch.bound_violations(ch.error_table(tg, UNITS, "sigmoid")) == []
+
+
+@pytest.mark.parametrize("wrong, kwargs", [
+    ("a bound in the wrong norm", dict(bound=_bound_in_mean_norm)),
+    ("too few units", dict(build=_one_knot_short)),
+    ("a wrong construction", dict(build=_slopes_not_changes)),
+])
+def test_the_approximation_bound_assert_fails_for_wrong_models(wrong, kwargs):
+    violations = ch.bound_violations(ch.error_table(M.TARGETS["wiggly"], UNITS, "ReLU", **kwargs))
+    assert len(violations) >= 4, (wrong, violations)
+
+
+def test_the_trained_xor_asserts_fail_for_untrained_and_linear_models():
+    assert M.train_xor(hidden=4, steps=1000, seed=0).solved                   # the notebook's run
+    assert not M.train_xor(hidden=4, steps=0, seed=0).solved                  # untrained
+    assert "not trained" in M.train_xor(hidden=4, steps=0, seed=0).message
+    linear = ch.restart_study([8], 10, 300, activation="identity")         # no nonlinearity: a linear model
+    assert ch.solved_counts(linear)[8] == 0
+    assert ch.solved_counts(ch.restart_study([8], 10, 300))[8] == 10
+
+
+def test_failed_two_unit_runs_stay_at_the_plateau():
+    """The notebook's prose: the failures are a plateau at ln 2 / 2, not slow progress."""
+    run = M.train_xor(hidden=2, steps=5000, seed=1)
+    assert not run.solved and abs(run.losses[-1] - ch.XOR_PLATEAU_LOSS) < 1e-3
+    assert abs(run.losses[300] - ch.XOR_PLATEAU_LOSS) < 0.01
+
+
+def test_softmax_jacobian_rows_and_columns_for_different_reasons():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=5) * 2
+    J = layers.softmax_jacobian(z)
+    np.testing.assert_allclose(J.sum(axis=1), 0, atol=1e-15)   # shift invariance
+    np.testing.assert_allclose(J.sum(axis=0), 0, atol=1e-15)   # outputs sum to 1
+    J_sq = torch.autograd.functional.jacobian(lambda v: v ** 2 / (v ** 2).sum(), torch.tensor(z)).numpy()
+    np.testing.assert_allclose(J_sq.sum(axis=0), 0, atol=1e-12)  # sums to 1 too ...
+    assert np.abs(J_sq.sum(axis=1)).max() > 1e-2                 # ... but is not shift invariant
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "prelu"])
+def test_zoo_derivative_at_the_kink_matches_torch(name):
+    ours = ch.zoo_value_and_derivative(name, np.zeros(1))[1]
+    np.testing.assert_array_equal(ours, ch.autograd_derivative(name, np.zeros(1)))
+    assert ours[0] == {"relu": 0.0, "leaky_relu": ch.ZOO_SLOPE, "prelu": ch.ZOO_PRELU_A}[name]
+
+
+# ----------------------------------------------------- exercises of other kinds
+def _dense_start(dout, x, W, b):  # the exercise's starting code: both bugs
+    h = np.tanh(x @ W + b)
+    dz = dout * (1 - np.tanh(h) ** 2)
+    return dz @ W.T, dz.T @ x, dz.sum(axis=0)
+
+
+def _dense_only_derivative_fixed(dout, x, W, b):
+    h = np.tanh(x @ W + b)
+    dz = dout * (1 - h ** 2)
+    return dz @ W.T, dz.T @ x, dz.sum(axis=0)
+
+
+def _dense_only_transpose_fixed(dout, x, W, b):
+    h = np.tanh(x @ W + b)
+    dz = dout * (1 - np.tanh(h) ** 2)
+    return dz @ W.T, x.T @ dz, dz.sum(axis=0)
+
+
+def _dense_db_not_summed(dout, x, W, b):
+    dz = dout * (1 - np.tanh(x @ W + b) ** 2)
+    return dz @ W.T, x.T @ dz, dz.mean(axis=0)
+
+
+def test_debug_dense_tanh_check():
+    assert_checker(ch.check_dense_tanh_backward, ch.dense_tanh_backward,
+                   [_dense_start, _dense_only_derivative_fixed, _dense_only_transpose_fixed, _dense_db_not_summed])
+
+
+def test_debug_dense_tanh_check_names_each_bug(monkeypatch):
+    monkeypatch.delenv("COURSE_STRICT_CHECKS", raising=False)
+    both = ch.check_dense_tanh_backward(_dense_start).message
+    assert "shape of Wᵀ" in both and "1 − h²" in both
+    assert "shape of Wᵀ" in ch.check_dense_tanh_backward(_dense_only_derivative_fixed).message
+    only_derivative = ch.check_dense_tanh_backward(_dense_only_transpose_fixed).message
+    assert "1 − h²" in only_derivative and "shape of Wᵀ" not in only_derivative
+
+
+def test_derive_fold_pieces_check():
+    assert_checker(ch.check_fold_pieces, lambda depth: 3 ** depth,
+                   [lambda depth: 2 ** depth, lambda depth: 3 * depth, lambda depth: 3 ** depth - 1,
+                    lambda depth: float(3 ** depth) + 0.5])
+    assert [ch.measured_fold_pieces(L) for L in (1, 2, 3)] == [3, 9, 27]
+
+
+def test_design_xor_check(monkeypatch):
+    monkeypatch.delenv("COURSE_STRICT_CHECKS", raising=False)
+    assert ch.check_xor_design(dict(hidden=4, lr=2.5))
+    slow = ch.check_xor_design(dict(hidden=4, lr=1.0))
+    assert not slow and "still descending" in slow.message and "got 9" in slow.message
+    fast = ch.check_xor_design(dict(hidden=4, lr=4.0))
+    assert not fast and "too large" in fast.message
+    assert "from 1 to 4" in ch.check_xor_design(dict(hidden=8, lr=1.0)).message
+    assert "positive finite" in ch.check_xor_design(dict(hidden=3, lr=0.0)).message
+    assert "dict(hidden=" in ch.check_xor_design([4, 2.5]).message
+    assert not ch.check_xor_design(dict(hidden=..., lr=...)).attempted

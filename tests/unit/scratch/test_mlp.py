@@ -164,3 +164,26 @@ def test_count_linear_pieces_on_known_functions():
         assert M.count_linear_pieces(y, x) == m + 1 <= M.shallow_pieces_bound(m)
     with pytest.raises(ValueError, match="at least 1"):
         M.sawtooth_params(0)
+
+
+@pytest.mark.parametrize("pieces", [2, 3, 4])
+def test_fold_params_make_pieces_to_the_depth(pieces):
+    for depth in (1, 2, 3):
+        x = np.linspace(0, 1, 16 * pieces ** depth + 1)
+        y = M.mlp_forward(x[:, None], M.fold_params(depth, pieces), "relu")[0].ravel()
+        assert M.count_linear_pieces(y, x) == pieces ** depth
+        assert y.min() > -1e-12 and y.max() < 1 + 1e-12
+    for a, b in zip(M.sawtooth_params(3), M.fold_params(3, 2)):
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+    with pytest.raises(ValueError, match="at least 2 pieces"):
+        M.fold_params(2, 1)
+
+
+def test_train_xor_validates_and_reports():
+    with pytest.raises(ValueError, match="learning rate"):
+        M.train_xor(lr=0.0)
+    run = M.train_xor(hidden=2, steps=20, lr=1e9, seed=0)  # saturated tanh units, logits of size η
+    assert run.diverged and len(run.losses) < 20 and "XOR training diverged" in run.message
+    ok = M.train_xor(hidden=2, steps=20, seed=0)
+    assert not ok.diverged and "in 20 steps" in ok.message
