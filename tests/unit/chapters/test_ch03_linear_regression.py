@@ -294,3 +294,31 @@ def test_check_ridge():
                    [_ridge_bias_penalised, _ridge_no_penalty])
     assert "still penalises the bias" in ch.check_ridge(_ridge_bias_penalised).message
     assert ch.check_ridge(lambda X, y, lam: regression.ridge_fit(X, y, lam))
+
+
+def _exact_lstsq(X, y, digits=40):
+    import mpmath
+
+    with mpmath.workdps(digits):
+        to_mp = np.vectorize(mpmath.mpf, otypes=[object])
+        Xm, ym = to_mp(X), to_mp(y)
+        coef = mpmath.lu_solve(mpmath.matrix((Xm.T @ Xm).tolist()), mpmath.matrix((Xm.T @ ym).tolist()))
+        return np.array([float(v) for v in coef])
+
+
+def test_white_noise_target_is_not_the_worst_case():
+    """The notebook's aside: with white noise (partly fitted) QR's relative error still grows about like kappa^1,
+    against the exact least-squares answer of the same data; the kappa^2 term needs a residual the model cannot absorb."""
+    x = np.linspace(-1, 1, 100)
+    noise = np.random.default_rng(1).standard_normal(100)
+    degrees = np.arange(6, 23, 2)
+    st = {"cond_X": [], "qr": []}
+    for deg in degrees:
+        X = regression.polynomial_features(x, deg)
+        y = X @ np.ones(deg + 1) + np.linalg.norm(X @ np.ones(deg + 1)) / 10 * noise    # tan(theta) about 1
+        exact = _exact_lstsq(X, y)
+        st["cond_X"].append(np.linalg.cond(X))
+        st["qr"].append(np.linalg.norm(regression.lstsq_qr(X, y) - exact) / np.linalg.norm(exact))
+    st = {k: np.array(v) for k, v in st.items()}
+    assert ch.loses_log_kappa(st, "qr"), ch.error_growth(st, "qr")
+    assert np.linalg.norm(exact) > 100 * np.linalg.norm(np.ones(23))      # the fitted theta is mostly fitted noise
