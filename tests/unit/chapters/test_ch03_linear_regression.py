@@ -150,3 +150,175 @@ def test_strict_mode_raises(monkeypatch):
     with pytest.raises(checks.ExerciseCheckError):
         ch.check_least_squares_gradient(_grad_no_two)
     assert ch.check_least_squares_gradient(lambda t, X, y: regression.least_squares_gradient(t, X, y))
+
+
+# ------------------------------------------- conditioning with a large residual
+@pytest.fixture(scope="module")
+def studies():
+    return ch.conditioning_study(range(1, 25)), ch.conditioning_study(range(1, 25), residual=1.0)
+
+
+def test_orthogonal_residual_is_orthogonal_to_every_degree():
+    x = np.linspace(-1, 1, 100)
+    r = ch.orthogonal_residual(x, 24, seed=3)
+    assert np.linalg.norm(r) == pytest.approx(1.0)
+    for deg in (1, 10, 24):
+        X = regression.polynomial_features(x, deg)
+        assert np.abs(X.T @ r).max() < 1e-14 * np.linalg.norm(X, axis=0).max()
+    # a float64 projection is not good enough: it leaves kappa * eps along the smallest directions
+    X = regression.polynomial_features(x, 24)
+    z = np.random.default_rng(3).standard_normal(100)
+    r64 = z - X @ regression.lstsq_qr(X, z)
+    assert np.abs(X.T @ (r64 / np.linalg.norm(r64))).max() > 10 * np.abs(X.T @ r).max()
+
+
+def test_small_residual_loses_log_kappa_large_residual_squares_it(studies):
+    clean, noisy = studies
+    assert ch.loses_log_kappa(clean, "qr") and ch.loses_log_kappa(clean, "lstsq") and ch.squares_kappa(clean, "normal")
+    assert ch.squares_kappa(noisy, "qr") and ch.squares_kappa(noisy, "lstsq") and ch.squares_kappa(noisy, "normal")
+    assert noisy["residual"] == 1.0 and clean["residual"] == 0.0
+
+
+def test_the_exponent_asserts_can_fail(studies):
+    """Negative controls: the noise-free study fails the 'squares kappa' assert for QR, the noisy one the 'log kappa' one."""
+    clean, noisy = studies
+    assert not ch.squares_kappa(clean, "qr") and not ch.squares_kappa(clean, "lstsq")
+    assert not ch.loses_log_kappa(noisy, "qr") and not ch.loses_log_kappa(clean, "normal")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_large_residual_result_holds_for_other_residuals(seed, studies):
+    clean, _ = studies
+    noisy = ch.conditioning_study(range(1, 25), residual=1.0, seed=seed)
+    assert ch.squares_kappa(noisy, "qr") and ch.squares_kappa(noisy, "normal")
+    i20 = 19
+    assert noisy["qr"][i20] > 1e4 * clean["qr"][i20] and noisy["normal"][i20] < 1e2 * noisy["qr"][i20]
+
+
+def test_error_growth_needs_enough_points():
+    with pytest.raises(ValueError, match="widen the range"):
+        ch.error_growth(ch.conditioning_study(range(1, 4)), "qr")
+
+
+def test_plot_error_vs_kappa_has_guides(studies):
+    ax = ch.plot_error_vs_kappa({"no residual": studies[0], "residual": studies[1]})
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "QR, residual" in labels and ax.get_xscale() == "log" and len(labels) == 6
+
+
+# ------------------------------------------------------------------ U shape
+DEGREES = np.arange(16)
+
+
+@pytest.mark.parametrize("start", [0, 10, 20, 30])
+def test_median_validation_curve_is_u_shaped_for_other_draws(start):
+    _, val = ch.median_degree_curves(range(start, start + 5), DEGREES)
+    assert ch.u_shape(val).ok, ch.u_shape(val).reason
+
+
+def test_u_shape_negative_controls():
+    """Monotone or flat curves fail the same test: training error, a model that cannot overfit, a strong penalty."""
+    train, _ = ch.median_degree_curves(range(5), DEGREES)
+    v = ch.u_shape(train)
+    assert not v.ok and "last point" in v.reason
+    _, big_n = ch.median_degree_curves(range(5), DEGREES, n_train=2000)    # 2000 points: degree 15 cannot overfit
+    v = ch.u_shape(big_n)
+    assert not v.ok and "right arm rises only" in v.reason
+    _, ridge = ch.median_degree_curves(range(5), DEGREES, lam=1e-2)
+    assert not ch.u_shape(ridge).ok
+    assert not ch.u_shape(np.linspace(1, 2, 10)).ok and "first point" in ch.u_shape(np.linspace(1, 2, 10)).reason
+    bumpy = np.array([0.5, 0.2, 0.9, 0.1, 0.9, 0.2, 0.6])                  # interior minimum, but arms wander
+    assert not ch.u_shape(bumpy).ok and "pairs" in ch.u_shape(bumpy).reason
+
+
+def test_widget_prose_about_lambda():
+    d = ch.curve_data(0)
+    _, v0 = ch.degree_curve(d.x_train, d.y_train, d.x_val, d.y_val, DEGREES)
+    _, v6 = ch.degree_curve(d.x_train, d.y_train, d.x_val, d.y_val, DEGREES, lam=1e-6)
+    _, v2 = ch.degree_curve(d.x_train, d.y_train, d.x_val, d.y_val, DEGREES, lam=1e-2)
+    _, v100 = ch.degree_curve(d.x_train, d.y_train, d.x_val, d.y_val, DEGREES, lam=100.0)
+    assert v0[15] > 300 and v6[15] < 0.3                  # "from about 500 to 0.2"
+    assert ch.u_shape(v6).right_rise < 1.5 and ch.u_shape(v2).right_rise < 1.1
+    assert v100.min() > 5 * v0.min()                      # every degree underfits
+
+
+# ------------------------------------------------------- new exercise checks
+def _exponent_one():
+    return 1.0
+
+
+def _exponent_half():
+    return 0.5
+
+
+def test_check_growth_prediction(studies):
+    noisy = studies[1]
+    assert_checker(lambda fn: ch.check_growth_prediction(fn, noisy), lambda: 2.0, [_exponent_one, _exponent_half])
+    assert "small residual" in ch.check_growth_prediction(_exponent_one, noisy).message
+
+
+def _lr_xtx():
+    return 2 / np.linalg.eigvalsh(ch.DERIVE_X.T @ ch.DERIVE_X)[-1]
+
+
+def _lr_one_over():
+    return 1 / (2 / 3 * (4 + np.sqrt(10)))
+
+
+def _lr_smallest():
+    return 2 / (2 / 3 * (4 - np.sqrt(10)))
+
+
+def test_check_max_learning_rate():
+    assert_checker(ch.check_max_learning_rate, lambda: 3 / (4 + np.sqrt(10)),
+                   [_lr_xtx, _lr_one_over, _lr_smallest, lambda: 0.5, lambda: 0.3])
+    assert "(2/n) X^T X" in ch.check_max_learning_rate(_lr_xtx).message
+    assert "2 / lambda_max" in ch.check_max_learning_rate(_lr_one_over).message
+    assert "largest one" in ch.check_max_learning_rate(_lr_smallest).message
+    assert "diverges at 0.98x" in ch.check_max_learning_rate(lambda: 0.5).message
+    assert "converges at 1.02x" in ch.check_max_learning_rate(lambda: 0.3).message
+    assert "None" in ch.check_max_learning_rate(lambda: None).message
+    assert "shape" in ch.check_max_learning_rate(lambda: [0.42]).message
+
+
+def _ridge_bias_penalised(X, y, lam):
+    return np.linalg.solve(X.T @ X + lam * np.eye(X.shape[1]), X.T @ y)
+
+
+def _ridge_no_penalty(X, y, lam):
+    return np.linalg.lstsq(X, y, rcond=None)[0]
+
+
+def test_check_ridge():
+    assert_checker(ch.check_ridge, lambda X, y, lam: regression.ridge_closed_form(X, y, lam),
+                   [_ridge_bias_penalised, _ridge_no_penalty])
+    assert "still penalises the bias" in ch.check_ridge(_ridge_bias_penalised).message
+    assert ch.check_ridge(lambda X, y, lam: regression.ridge_fit(X, y, lam))
+
+
+def _exact_lstsq(X, y, digits=40):
+    import mpmath
+
+    with mpmath.workdps(digits):
+        to_mp = np.vectorize(mpmath.mpf, otypes=[object])
+        Xm, ym = to_mp(X), to_mp(y)
+        coef = mpmath.lu_solve(mpmath.matrix((Xm.T @ Xm).tolist()), mpmath.matrix((Xm.T @ ym).tolist()))
+        return np.array([float(v) for v in coef])
+
+
+def test_white_noise_target_is_not_the_worst_case():
+    """The notebook's aside: with white noise (partly fitted) QR's relative error still grows about like kappa^1,
+    against the exact least-squares answer of the same data; the kappa^2 term needs a residual the model cannot absorb."""
+    x = np.linspace(-1, 1, 100)
+    noise = np.random.default_rng(1).standard_normal(100)
+    degrees = np.arange(6, 23, 2)
+    st = {"cond_X": [], "qr": []}
+    for deg in degrees:
+        X = regression.polynomial_features(x, deg)
+        y = X @ np.ones(deg + 1) + np.linalg.norm(X @ np.ones(deg + 1)) / 10 * noise    # tan(theta) about 1
+        exact = _exact_lstsq(X, y)
+        st["cond_X"].append(np.linalg.cond(X))
+        st["qr"].append(np.linalg.norm(regression.lstsq_qr(X, y) - exact) / np.linalg.norm(exact))
+    st = {k: np.array(v) for k, v in st.items()}
+    assert ch.loses_log_kappa(st, "qr"), ch.error_growth(st, "qr")
+    assert np.linalg.norm(exact) > 100 * np.linalg.norm(np.ones(23))      # the fitted theta is mostly fitted noise

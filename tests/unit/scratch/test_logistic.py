@@ -168,3 +168,12 @@ def test_softmax_regression_learns_digits():
     res = logistic.softmax_train(Xtr, s.y_train, 10, lr=0.1, epochs=15, rng=np.random.default_rng(0),
                           X_val=Xte, y_val=s.y_test)
     assert res.val_accuracies[-1] > 0.93 and res.train_losses[-1] < res.train_losses[0]
+
+
+def test_separable_data_has_no_finite_minimum():
+    """Section 3's aside: on separable data gradient descent drives the loss to 0 and the weights grow without bound."""
+    X, y = data.make_separable(100, np.random.default_rng(0), margin=0.2)
+    short = logistic.logistic_train(X, y, lr=2.0, epochs=200)
+    long = logistic.logistic_train(X, y, lr=2.0, epochs=2000, w0=short.w, b0=short.b)
+    assert not long.diverged and long.losses[-1] < short.losses[-1] < 0.1
+    assert np.linalg.norm(long.w) > 1.5 * np.linalg.norm(short.w)
