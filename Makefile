@@ -70,11 +70,17 @@ doctor: setup
 # recording exercise progress (that file belongs to a student), and one
 # compute thread per process: JOBS workers share the cores, and oversubscribed
 # BLAS/torch threads make small models many times slower.
+# Two phases: (1) unit tests, every notebook's default run (nbval) and its quick runs
+# (tests/notebooks), which also save the executed chapters to _build/executed;
+# (2) the book, built from those executed chapters, and the browser tests (tests/e2e).
+TEST_ENV := PYTHONPATH="$(CURDIR)/tests/offline$${PYTHONPATH:+:$$PYTHONPATH}" COURSE_OFFLINE_GUARD=1 \
+	COURSE_STRICT_CHECKS=1 COURSE_TRACK_PROGRESS=0 COURSE_THREADS=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+
 test: setup-test
-	PYTHONPATH="$(CURDIR)/tests/offline$${PYTHONPATH:+:$$PYTHONPATH}" COURSE_OFFLINE_GUARD=1 \
-	COURSE_STRICT_CHECKS=1 COURSE_TRACK_PROGRESS=0 COURSE_THREADS=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=15 --nbval-lax --nbval-current-env \
-		tests notebooks $(PYTEST_ARGS)
+	rm -rf _build/executed
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=15 --nbval-lax --nbval-current-env \
+		tests/unit tests/notebooks notebooks $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=5 tests/e2e $(PYTEST_ARGS)
 
 # Unit tests only: the from-scratch code against torch, the platform, the chapters'
 # figures and checks. No notebook is executed.

@@ -64,8 +64,12 @@ def _unlink_excluded(text: str, keep: set[str]) -> str:
     return LINK.sub(lambda m: m.group(0) if m.group(2) in keep or m.group(2) == "00" else m.group(1), text)
 
 
-def stage(root: Path, chapters: list[str], dest: Path) -> Path:
-    """Write a book source folder with only ``chapters`` to ``dest`` (replaced if it exists)."""
+def stage(root: Path, chapters: list[str], dest: Path, executed: Path | None = None) -> Path:
+    """Write a book source folder with only ``chapters`` to ``dest`` (replaced if it exists).
+
+    ``executed``: a folder of already executed chapter notebooks (with outputs) to use
+    instead of ``root/notebooks``; the start page always comes from ``root``.
+    """
     root, dest = Path(root), Path(dest)
     keep = set(chapters)
     if dest.exists():
@@ -80,7 +84,10 @@ def stage(root: Path, chapters: list[str], dest: Path) -> Path:
     for nb_path in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         if nb_path.name[:2] != "00" and nb_path.name[:2] not in keep:
             continue
-        nb = json.loads(nb_path.read_text(encoding="utf-8"))
+        source = nb_path
+        if executed is not None and nb_path.name[:2] != "00":
+            source = Path(executed) / nb_path.name
+        nb = json.loads(source.read_text(encoding="utf-8"))
         for cell in nb["cells"]:
             if cell["cell_type"] == "markdown":
                 text = _unlink_excluded("".join(cell["source"]), keep)

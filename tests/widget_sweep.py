@@ -75,5 +75,8 @@ def sweep_all(figures=None, max_examples: int = 12, max_seconds: float = 3.0) ->
 
     done = {}
     for fig in list(figures if figures is not None else REGISTRY):
-        done[getattr(fig.func, "__name__", repr(fig.func))] = sweep(fig, max_examples, max_seconds)
+        # a notebook run twice declares each figure twice: sweep each (function, controls) once
+        key = f"{getattr(fig.func, '__qualname__', repr(fig.func))}({', '.join(fig.controls)})"
+        if key not in done:
+            done[key] = sweep(fig, max_examples, max_seconds)
     return done

@@ -1,8 +1,11 @@
 """The Jupyter Book builds offline with no warnings, and its widgets work with no server.
 
-The book is built once per test session (quick mode, static widget frames on)
-into a temporary folder; the tests then read its HTML and drive one page in a
-real browser from ``file://``.
+The book is built once per test session into a temporary folder. ``make test`` first
+runs ``tests/notebooks/test_execution.py``, whose instructor runs (quick mode, static
+widget frames baked) are saved to ``_build/executed/``: when those are complete and
+newer than the notebooks, the book is built from them without executing the chapters
+again. Otherwise (this file run on its own) the build executes every notebook itself.
+The tests then read its HTML and drive pages in a real browser from ``file://``.
 """
 from __future__ import annotations
 
@@ -23,13 +26,29 @@ CHAPTERS = chapter_notebooks(ROOT)
 pytestmark = pytest.mark.slow
 
 
+EXECUTED = ROOT / "_build" / "executed" / "notebooks"
+
+
+def executed_copies_are_current() -> bool:
+    return all((EXECUTED / nb.name).exists() and (EXECUTED / nb.name).stat().st_mtime >= nb.stat().st_mtime
+               for nb in CHAPTERS)
+
+
 @pytest.fixture(scope="module")
 def book(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("book")
     env = {**os.environ, "COURSE_QUICK": "1", "COURSE_STATIC_WIDGETS": "1", "COURSE_STRICT_CHECKS": "1"}
     env.pop("MPLBACKEND", None)  # kernels must use the inline backend, or pages lose their figures
+    source = ROOT
+    if executed_copies_are_current():
+        from course_utils import profiles
+
+        source = profiles.stage(ROOT, [nb.name[:2] for nb in CHAPTERS], out / "src", executed=EXECUTED)
+        config = (source / "_config.yml").read_text()
+        # "auto" executes only notebooks without outputs: the start page; the chapters were run by the tests
+        (source / "_config.yml").write_text(config.replace("execute_notebooks: force", "execute_notebooks: auto"))
     jb = Path(sys.executable).with_name("jupyter-book")
-    proc = subprocess.run([str(jb), "build", str(ROOT), "--path-output", str(out), "--builder", "html", "-W",
+    proc = subprocess.run([str(jb), "build", str(source), "--path-output", str(out), "--builder", "html", "-W",
                            "--keep-going"], capture_output=True, text=True, env=env, timeout=1800)
     log = proc.stdout + proc.stderr
     (out / "build.log").write_text(log)

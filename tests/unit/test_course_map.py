@@ -1,6 +1,5 @@
 """The course map: prerequisites and times parsed from the title cells, drawn as a graph."""
 import pytest
-from helpers import ROOT
 
 from course_utils import course_map as cm
 
