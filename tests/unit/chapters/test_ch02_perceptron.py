@@ -11,6 +11,7 @@ from helpers import assert_checker  # noqa: E402
 
 from course_utils import checks  # noqa: E402
 from course_utils.chapters import ch02_perceptron as ch  # noqa: E402
+from course_utils.chapters.ch02_perceptron import checks as ch_checks  # noqa: E402
 from course_utils.data import make_separable, make_xor  # noqa: E402
 from course_utils.scratch import perceptron as P  # noqa: E402
 from course_utils.scratch import threshold as T  # noqa: E402
@@ -235,13 +236,13 @@ def _one_sign_fixed(X, y, epochs=10):  # maps the labels in the test but not in 
 
 def test_debug_perceptron_check():
     assert_checker(ch.check_perceptron_epochs, ch.perceptron_epochs,
-                   [ch._labels_as_signs_bug, ch._delta_rule_on_01, _one_sign_fixed])
+                   [ch_checks._labels_as_signs_bug, ch_checks._delta_rule_on_01, _one_sign_fixed])
 
 
 def test_debug_perceptron_check_names_each_bug(monkeypatch):
     _lenient(monkeypatch)
-    assert "class-0 examples never move the weights" in ch.check_perceptron_epochs(ch._labels_as_signs_bug).message
-    assert "on the boundary" in ch.check_perceptron_epochs(ch._delta_rule_on_01).message
+    assert "class-0 examples never move the weights" in ch.check_perceptron_epochs(ch_checks._labels_as_signs_bug).message
+    assert "on the boundary" in ch.check_perceptron_epochs(ch_checks._delta_rule_on_01).message
     assert "raised ZeroDivisionError" in ch.check_perceptron_epochs(lambda X, y, epochs: 1 / 0).message
 
 
