@@ -58,11 +58,13 @@ def reference_exercises(root: Path) -> dict[str, list[str]]:
         cells = json.loads(nb_path.read_text(encoding="utf-8"))["cells"]
         names: list[str] = []
         for i, cell in enumerate(cells):
-            if cell["cell_type"] != "code" or i < 2 or "exercise" not in cells[i - 2].get("metadata", {}).get("tags", []):
+            if "exercise" not in cell.get("metadata", {}).get("tags", []):
                 continue
-            for name in CHECK_CALL.findall("".join(cell["source"])):
-                if name not in names:
-                    names.append(name)
+            for later in cells[i + 1:]:  # past the hints and the solution: the first check after the exercise
+                found = CHECK_CALL.findall("".join(later["source"])) if later["cell_type"] == "code" else []
+                if found and "solution" not in later.get("metadata", {}).get("tags", []):
+                    names += [n for n in found if n not in names]
+                    break
         out[nb_path.name[:2]] = names
     return out
 

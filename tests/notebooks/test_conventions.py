@@ -103,6 +103,14 @@ def exercise_kind(cell) -> str:
     return kinds[0] if kinds else "implement"
 
 
+def _after_hints(cells, i):
+    """Index of the first cell after exercise cell ``i`` that is not a hint."""
+    j = i + 1
+    while j < len(cells) and "hint" in tags(cells[j]):
+        j += 1
+    return j
+
+
 @pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.name)
 def test_exercises_have_solutions_and_checks(nb_path):
     cells = load(nb_path)["cells"]
@@ -116,14 +124,34 @@ def test_exercises_have_solutions_and_checks(nb_path):
         else:
             assert "raise NotImplementedError" in src(cells[i]) or re.search(r"=\s*\.\.\.", src(cells[i])), \
                 f"{name}: exercise cell {i} must end in a stub (`raise NotImplementedError`, or `answer = ...`)"
-        sol = cells[i + 1]
+        j = _after_hints(cells, i)
+        sol = cells[j]
         assert {"solution", "hide-cell"} <= set(tags(sol)), \
-            f"{name}: the cell after exercise {i} must be tagged 'solution' and 'hide-cell'"
-        check = cells[i + 2]
+            f"{name}: after exercise {i} (and its hints) comes its solution, tagged 'solution' and 'hide-cell'"
+        check = cells[j + 1]
         assert check["cell_type"] == "code" and "check" in src(check), f"{name}: a check must follow the solution of exercise {i}"
     for c in cells:
         if "solution" in tags(c):
             assert "hide-cell" in tags(c), f"{name}: every solution cell is hidden in the book (tag 'hide-cell')"
+
+
+@pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.name)
+def test_every_exercise_has_a_hint(nb_path):
+    """Hints before solutions: one or two collapsed comment-only cells right after each exercise cell."""
+    cells = load(nb_path)["cells"]
+    for i, c in enumerate(cells):
+        if "exercise" not in tags(c):
+            continue
+        hints = cells[i + 1:_after_hints(cells, i)]
+        assert 1 <= len(hints) <= 2, f"{nb_path.name}: exercise cell {i} needs one or two hint cells after it"
+        for h in hints:
+            assert h["cell_type"] == "code" and {"hint", "hide-cell"} <= set(tags(h)), \
+                f"{nb_path.name}: a hint is a code cell tagged 'hint' and 'hide-cell' (collapsed in the book)"
+            assert h.get("metadata", {}).get("jupyter", {}).get("source_hidden") is True, \
+                f"{nb_path.name}: a hint cell is collapsed in JupyterLab too (metadata.jupyter.source_hidden)"
+            lines = [l for l in src(h).splitlines() if l.strip()]
+            assert lines and all(l.lstrip().startswith("#") for l in lines) and lines[0].lstrip().startswith("# Hint"), \
+                f"{nb_path.name}: a hint cell holds only comments, starting with '# Hint'"
 
 
 @pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.name)
