@@ -60,6 +60,7 @@ LAB_ENV := JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter_config$${JUPYTER_CONFIG_PATH:+
 lab: setup
 	$(BIN)/python -m course_utils doctor || true
 	$(LAB_ENV) $(BIN)/jupyter lab $(LAB_ARGS) --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+		--KernelManager.transport=ipc \
 		notebooks/00_start_here.ipynb
 
 doctor: setup

@@ -7,6 +7,7 @@
   script (``const THEBE_JS_URL = …``) twice, which is a JavaScript error on every page.
   Live code cells are off in this book (``launch_buttons.thebe: false``): we drop the
   extension's scripts from the pages instead of shipping an error.
+- Kernels: the book's notebooks execute on kernels with IPC transport (``course_utils.kernels``).
 - Collapsed cells say what they hide: a cell tagged ``solution`` reads "Show solution",
   one tagged ``hint`` "Show hint" (myst-nb's default is "Show code cell content").
 """
@@ -47,6 +48,9 @@ def _label_toggles(app, doctree) -> None:
 
 
 def setup(app):
+    from course_utils.kernels import use_ipc_kernels
+
+    use_ipc_kernels()  # the notebooks' kernels talk over Unix sockets: no "running over TCP" warning
     app.connect("doctree-read", _label_toggles)
     app.connect("config-inited", _set_mode)
     app.connect("html-page-context", _drop_thebe)

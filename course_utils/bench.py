@@ -224,6 +224,9 @@ def run(root: Path, out: Path, chapters: list[str], repeat: int = 3, book: Path 
 
     import torch
 
+    from .kernels import use_ipc_kernels
+
+    use_ipc_kernels()
     result: dict = {"machine": f"{platform.platform()}, {os.cpu_count()} cores, torch {torch.__version__}, "
                                f"{torch.get_num_threads()} threads",
                     "goals": GOALS, "chapters": [], "pages_mb": {}, "micro": []}

@@ -206,6 +206,9 @@ def grade(submissions: str | Path, out: str | Path = "grades.csv", root: str | P
     root = Path(root) if root is not None else Path(__file__).resolve().parents[1]
     if not submissions.is_dir():
         raise FileNotFoundError(f"no folder {submissions}")
+    from .kernels import use_ipc_kernels
+
+    use_ipc_kernels()  # kernels on Unix sockets, not loopback TCP ports other users could reach
     exercises = reference_exercises(root)
     subs = discover(submissions)
     if not subs:

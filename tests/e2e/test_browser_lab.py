@@ -38,7 +38,8 @@ def start_lab(root: Path, home: Path) -> tuple[subprocess.Popen, str]:
     log = open(home / "lab.log", "w")
     proc = subprocess.Popen([str(jupyter), "lab", "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
                              f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}",
-                             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+                             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                             "--KernelManager.transport=ipc"],
                             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
     url = f"http://127.0.0.1:{port}"
     for _ in range(240):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -118,7 +119,9 @@ def _save_for_book(executed: dict, n_first: int, nb_path: Path) -> None:
 def test_quick_runs_agree_and_leave_the_checkout_alone(nb_path, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    fresh = {"HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"), "XDG_DATA_HOME": str(home / ".local/share"),
+    runtime = tempfile.mkdtemp(prefix="rt-")  # short: IPC kernel sockets are files, and socket paths are limited
+    fresh = {"HOME": str(home), "JUPYTER_RUNTIME_DIR": runtime,
+             "XDG_CACHE_HOME": str(home / ".cache"), "XDG_DATA_HOME": str(home / ".local/share"),
              "MPLCONFIGDIR": str(home / ".mpl"), "COURSE_TRACK_PROGRESS": "0"}
     before = snapshot(ROOT)
 
