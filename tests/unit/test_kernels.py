@@ -34,3 +34,26 @@ def test_the_tcp_warning_appears_only_without_ipc(transport, warns):
     proc = subprocess.run([sys.executable, "-c", SCRIPT, transport], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert ("running over TCP without encryption" in proc.stdout + proc.stderr) is warns
+
+
+@pytest.mark.skipif(os.name != "posix", reason="IPC transport needs Unix sockets")
+def test_two_kernels_from_one_folder_get_their_own_sockets(tmp_path, monkeypatch):
+    """nbval and papermill start kernels from the same notebooks/ folder at the same time."""
+    from jupyter_client import KernelManager
+
+    use_ipc_kernels()
+    monkeypatch.chdir(tmp_path)
+    managers = [KernelManager(kernel_name="python3") for _ in range(2)]
+    try:
+        for km in managers:
+            km.start_kernel()
+        for km in managers:
+            client = km.client()
+            client.start_channels()
+            client.wait_for_ready(timeout=120)
+            client.stop_channels()
+        assert managers[0].ip != managers[1].ip and all(os.path.isabs(km.ip) for km in managers)
+        assert list(tmp_path.iterdir()) == []  # no socket files in the working folder
+    finally:
+        for km in managers:
+            km.shutdown_kernel(now=True)
