@@ -1,13 +1,18 @@
-"""Chapter 07 · optimization: test surfaces, the optimiser widget, the curve fit, the exercise checks.
+"""Chapter 07 · optimization: surfaces, the optimiser widget, the experiments and the exercise checks.
 
-- ``Surface`` and ``SURFACES``: the chapter's 2-D test functions (an ill-conditioned
-  quadratic, Rosenbrock, a saddle) with gradient, Hessian, view and starting points.
-- ``draw_optimizer``: the widget, one update rule of
-  :mod:`course_utils.scratch.optimizers` on a surface, with its loss curve.
-- ``curve_model``, ``curve_jacobian``, ``make_curve_data`` and ``curve_problem``:
-  the damped-oscillation fit for Gauss–Newton and Levenberg–Marquardt
-  (:mod:`course_utils.scratch.second_order`).
-- ``check_*``: the exercise checks, against the references in ``scratch``.
+- ``Surface`` and ``SURFACES``: the 2-D test functions (an ill-conditioned quadratic, Rosenbrock, a
+  saddle) with gradient, Hessian, view, minima and starts; ``draw_optimizer`` is the widget, one rule
+  of :mod:`course_utils.scratch.optimizers` on a surface, with its loss curve.
+- Quadratics: ``gd_final_error``, ``condition_number_steps``; momentum's stability:
+  ``momentum_lr_limit`` (the derived limits), ``converges_on_quadratic``, ``stability_table``;
+  Adam's bias corrections: ``adam_variant``, ``adam_step_ratios``.
+- Against torch: ``rule_vs_torch``, ``torch_lbfgs`` (``torch.optim.LBFGS`` and our two-loop
+  recursion on its memory); ``Counted`` counts evaluations.
+- The curve fit for Gauss–Newton and Levenberg–Marquardt (``curve_model``, ``curve_problem``, …)
+  and the failure diagnostics ``first_increase``, ``first_negative``, ``jtj_condition``.
+- The network race: ``train_digits_mlp`` / ``optimizer_race`` with ``torch.optim`` on the digits,
+  full batch or minibatches, and ``race_findings``, the section's claims as booleans.
+- ``check_*``: the exercise checks (implement, derive, predict, design).
 """
 from __future__ import annotations
 
@@ -17,14 +22,178 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .. import checks
+from .. import checks, data
+from ..base import blew_up
 from ..plotting import COLORS, loss_surface, show_message
+from ..scratch.batches import minibatches
 from ..scratch.line_search import backtracking
-from ..scratch.optimizers import RULES, adam, run, sgd_momentum
+from ..scratch.optimizers import RULES, adam, quadratic_gd, run, sgd_momentum, steps_to_tolerance, tuned_heavy_ball
 from ..scratch.second_order import lbfgs_direction
 from ..widgets import frame
 
 Array = np.ndarray
+
+#: a from-scratch rule must follow its torch.optim twin to this (absolute) difference at every step
+TORCH_MATCH_TOL = 1e-6
+#: GD on a quadratic "converged" / "diverged" when the final error is below / above these
+CONVERGED, DIVERGED = 1e-8, 1e8
+
+
+# ----------------------------------------------------------------- quadratics
+def gd_final_error(H: Array, w0: Array, lr: float, steps: int) -> float:
+    """``‖θ_T − θ*‖`` after ``steps`` steps of gradient descent on ``½ θᵀHθ`` (compare with ``CONVERGED``/``DIVERGED``)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.linalg.norm(quadratic_gd(H, w0, lr, steps).points[-1]))
+
+
+def best_constant_lr(lam_min: float, lam_max: float) -> float:
+    """``2 / (λ_min + λ_max)``: the constant step that minimises ``max_i |1 − ηλ_i|``."""
+    return 2.0 / (lam_min + lam_max)
+
+
+def condition_number_steps(kappas: Sequence[float], lr_rule: Callable[[float, float], float] = best_constant_lr,
+                           tol: float = 1e-6) -> tuple[list, list]:
+    """Measured steps of GD on ``diag(1, κ)`` until ``max |e_i| < tol`` (from ``(1, 1)``), and the
+    prediction ``⌈ln tol / ln((κ − 1)/(κ + 1))⌉`` for the best step. ``lr_rule(λ_min, λ_max)`` chooses η."""
+    measured, predicted = [], []
+    for kappa in kappas:
+        path = quadratic_gd(np.diag([1.0, float(kappa)]), np.array([1.0, 1.0]), lr_rule(1.0, kappa),
+                            int(20 * kappa + 50)).points
+        measured.append(steps_to_tolerance(np.abs(path).max(axis=1), tol))
+        predicted.append(int(np.ceil(np.log(tol) / np.log((kappa - 1) / (kappa + 1)))))
+    return measured, predicted
+
+
+# ------------------------------------------------------ momentum's stability
+def momentum_lr_limit(mu: float, lam: float = 1.0, nesterov: bool = False) -> float:
+    """Largest stable η on ``½ λ w²``: ``2(1 + μ)/λ`` for heavy ball, ``2(1 + μ)/((1 + 2μ) λ)`` for
+    PyTorch's Nesterov (both ``2/λ`` at ``μ = 0``). From the roots of the characteristic polynomials
+    ``z² − (1 + μ − ηλ) z + μ`` and ``z² − (1 + μ)(1 − ηλ) z + μ(1 − ηλ)``."""
+    return 2 * (1 + mu) / ((1 + 2 * mu) * lam) if nesterov else 2 * (1 + mu) / lam
+
+
+def converges_on_quadratic(method: str, lr: float, mu: float = 0.0, lam: float = 1.0, steps: int = 3000,
+                           tol: float = 1e-3) -> bool:
+    """Does ``method`` (``"gd"``, ``"momentum"`` or ``"nesterov"`` of ``scratch.optimizers``) shrink
+    ``w`` from 1 to below ``tol`` in ``steps`` steps on ``½ λ w²``, without blowing up?"""
+    hyper = {} if method == "gd" else {"momentum": mu}
+    res = run(RULES[method], lambda w: lam * w, np.array([1.0]), steps, loss=lambda w: 0.5 * lam * float(w @ w),
+              lr=lr, **hyper)
+    return not res.diverged and abs(float(res.points[-1][0])) < tol
+
+
+def stability_table(mus: Sequence[float], factors: Sequence[float] = (0.99, 1.01), lam: float = 1.0,
+                    limit: Callable[..., float] = momentum_lr_limit) -> dict:
+    """``{(method, μ): [converges at factor · limit for each factor]}`` for heavy ball and Nesterov;
+    ``limit(μ, λ, nesterov=…)`` is the claimed limit (the derived one by default)."""
+    table = {}
+    for mu in mus:
+        for method, nest in (("momentum", False), ("nesterov", True)):
+            lr_max = limit(mu, lam, nesterov=nest)
+            table[(method, mu)] = [converges_on_quadratic(method, f * lr_max, mu, lam) for f in factors]
+    return table
+
+
+# --------------------------------------------------- Adam's bias correction
+def adam_variant(w: Array, dw: Array, state: dict, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8, correct_m: bool = True, correct_v: bool = True):
+    """Adam with either bias correction switched off (both on: ``optimizers.adam``)."""
+    t = state.get("t", 0) + 1
+    m = beta1 * state.get("m", np.zeros_like(w)) + (1 - beta1) * dw
+    v = beta2 * state.get("v", np.zeros_like(w)) + (1 - beta2) * dw ** 2
+    m_hat = m / (1 - beta1 ** t) if correct_m else m
+    v_hat = v / (1 - beta2 ** t) if correct_v else v
+    return w - lr * m_hat / (np.sqrt(v_hat) + eps), {"t": t, "m": m, "v": v}
+
+
+ADAM_VARIANTS = {"both corrected (Adam)": (True, True), "neither corrected": (False, False),
+                 "only m corrected": (True, False), "only v corrected": (False, True)}
+
+
+def adam_step_ratios(steps: int = 100, beta1: float = 0.9, beta2: float = 0.999, gradient: float = 3.0) -> dict:
+    """``|Δw_t| / η`` of each bias-correction variant under a constant gradient (ε = 0)."""
+    out = {}
+    for name, (cm, cv) in ADAM_VARIANTS.items():
+        path = run_rule(adam_variant, np.zeros(1), np.full((steps, 1), gradient), lr=1.0, beta1=beta1, beta2=beta2,
+                        eps=0.0, correct_m=cm, correct_v=cv)
+        out[name] = np.abs(np.diff(np.concatenate([[0.0], path[:, 0]])))
+    return out
+
+
+def adam_first_step_ratio(beta1: float = 0.9, beta2: float = 0.999, correct_m: bool = False,
+                          correct_v: bool = False) -> float:
+    """The first step over the bias-corrected one, from the formulas: ``(1 − β₁)/√(1 − β₂)`` with neither
+    corrected, ``1/√(1 − β₂)`` with only ``m`` corrected, ``1 − β₁`` with only ``v``."""
+    return (1.0 if correct_m else 1 - beta1) / (1.0 if correct_v else np.sqrt(1 - beta2))
+
+
+# ------------------------------------------------------------ against torch
+def rule_vs_torch(name: str, grad: Callable[[Array], Array], w0: Array, steps: int, rule: Callable | None = None,
+                  **hyper) -> float:
+    """Largest difference between the iterates of ``rule`` (default ``RULES[name]``) and ``torch.optim``'s ``name``."""
+    from ..scratch.optimizers import torch_path
+
+    mine = run(rule or RULES[name], grad, w0, steps, **hyper).points
+    theirs = torch_path(name, grad, w0, steps, **hyper)
+    if mine.shape != theirs.shape:                 # the rule blew up early
+        return float("inf")
+    return float(np.max(np.abs(mine - theirs)))
+
+
+class Counted:
+    """Wrap a function and count its calls (``.calls``): what line searches really cost."""
+
+    def __init__(self, fn: Callable):
+        self.fn, self.calls = fn, 0
+
+    def __call__(self, *args):
+        self.calls += 1
+        return self.fn(*args)
+
+
+@dataclass
+class TorchLBFGSRun:
+    """``torch.optim.LBFGS`` on a surface: loss after each iteration, closure evaluations, and the largest
+    relative difference between its direction and ``second_order.lbfgs_direction`` on its own memory."""
+
+    losses: Array
+    evaluations: int
+    direction_error: float
+    point: Array
+
+
+def torch_lbfgs(surface: Surface, w0: Array, iterations: int, history_size: int = 10, tol: float = 1e-10,
+                two_loop: Callable = lbfgs_direction) -> TorchLBFGSRun:
+    """Run ``torch.optim.LBFGS`` (strong-Wolfe line search) one iteration per ``step`` until the loss is below ``tol``.
+
+    After every iteration, ``two_loop(g, S, Y)`` is applied to torch's stored pairs (``old_stps``,
+    ``old_dirs``) and the gradient its direction was computed from; it must give torch's direction ``d``.
+    """
+    import torch
+
+    w = torch.tensor(np.asarray(w0, dtype=np.float64), requires_grad=True)
+    opt = torch.optim.LBFGS([w], lr=1, max_iter=1, max_eval=25, history_size=history_size,
+                            line_search_fn="strong_wolfe")
+    calls = [0]
+
+    def closure():
+        opt.zero_grad()
+        loss = surface.f(w[0], w[1])
+        loss.backward()
+        calls[0] += 1
+        return loss
+    losses, worst = [surface.value(w.detach().numpy())], 0.0
+    for _ in range(iterations):
+        opt.step(closure)
+        st = opt.state[w]
+        d = st["d"].numpy()
+        mine = two_loop(st["prev_flat_grad"].numpy(), [s.numpy() for s in st["old_stps"]],
+                        [y.numpy() for y in st["old_dirs"]])
+        worst = max(worst, float(np.max(np.abs(mine - d)) / np.max(np.abs(d))))
+        losses.append(surface.value(w.detach().numpy()))
+        if losses[-1] < tol:
+            break
+    return TorchLBFGSRun(np.array(losses), calls[0], worst, w.detach().numpy().copy())
 
 
 # ------------------------------------------------------------ 2-D surfaces
@@ -77,8 +246,8 @@ SURFACES: dict[str, Surface] = {
 
 def widget_hyper(optimizer: str, beta: float) -> dict:
     """The widget's one "β" control as the rule's own hyperparameter (μ, α or β₁)."""
-    table = {"gd": {}, "momentum": {"momentum": beta}, "nesterov": {"momentum": beta},
-             "rmsprop": {"alpha": beta}, "adam": {"beta1": beta}}
+    table = {"gd": {}, "momentum": {"momentum": beta}, "nesterov": {"momentum": beta}, "adagrad": {},
+             "rmsprop": {"alpha": beta}, "adam": {"beta1": beta}, "adamw": {"beta1": beta}}
     if optimizer not in table:
         raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {list(table)}")
     return table[optimizer]
@@ -150,9 +319,150 @@ def curve_problem(t: Array, y: Array) -> tuple[Callable[[Array], Array], Callabl
     return (lambda theta: curve_model(theta, t) - y), (lambda theta: curve_jacobian(theta, t))
 
 
-def curve_loss(theta: Array, t: Array, y: Array) -> float:
-    """``½ Σ r²`` with residuals ``r = model − y``."""
-    return 0.5 * float(np.sum((curve_model(theta, t) - y) ** 2))
+def first_increase(losses: Sequence[float]) -> int | None:
+    """The first step ``k`` whose loss is above the previous one (``None`` if the losses never rise)."""
+    up = np.flatnonzero(np.diff(np.asarray(losses, dtype=np.float64)) > 0)
+    return int(up[0]) + 1 if up.size else None
+
+
+def first_negative(values: Sequence[float]) -> int | None:
+    """The first index whose value is negative (``None`` if none is)."""
+    neg = np.flatnonzero(np.asarray(values, dtype=np.float64) < 0)
+    return int(neg[0]) if neg.size else None
+
+
+def jtj_condition(jacobian: Callable[[Array], Array], theta: Array) -> float:
+    """Condition number ``λ_max/λ_min`` of ``JᵀJ`` at ``theta``."""
+    J = jacobian(np.asarray(theta, dtype=np.float64))
+    return float(np.linalg.cond(J.T @ J))
+
+
+# ---------------------------------------- optimisers on a real network's loss
+def digits_tensors(seed: int = 0):
+    """Standardised 8×8 digits as float32 tensors: ``(X_train, y_train, X_val, y_val)`` (``data.split``)."""
+    import torch
+
+    X, y = data.load_digits()
+    parts = data.split(X, y, np.random.default_rng(seed))
+    X_train, X_val = data.standardize(parts.X_train, parts.X_val)
+    return (torch.tensor(X_train, dtype=torch.float32), torch.as_tensor(parts.y_train),
+            torch.tensor(X_val, dtype=torch.float32), torch.as_tensor(parts.y_val))
+
+
+#: learning rates of the race, (full batch, minibatch), each the best of a grid ×3 apart for 20 epochs
+RACE_LRS: dict[str, tuple[float, float]] = {
+    "SGD": (1.0, 0.3), "Nesterov": (0.3, 0.03), "Adagrad": (0.1, 0.1), "RMSprop": (0.01, 3e-3),
+    "Adam": (0.03, 0.01), "AdamW": (0.03, 0.01), "L-BFGS": (1.0, 1.0),
+}
+
+
+def make_torch_optimizer(name: str, params, lr: float):
+    """The ``torch.optim`` optimiser called ``name`` in the race (Nesterov with μ = 0.9, AdamW with λ = 0.01,
+    L-BFGS with memory 10, one iteration per ``step`` and a strong-Wolfe line search)."""
+    import torch
+
+    if name == "SGD":
+        return torch.optim.SGD(params, lr=lr)
+    if name == "Nesterov":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True)
+    if name == "Adagrad":
+        return torch.optim.Adagrad(params, lr=lr)
+    if name == "RMSprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    if name == "Adam":
+        return torch.optim.Adam(params, lr=lr)
+    if name == "AdamW":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=1e-2)
+    if name == "L-BFGS":
+        return torch.optim.LBFGS(params, lr=lr, max_iter=1, max_eval=25, history_size=10, line_search_fn="strong_wolfe")
+    raise ValueError(f"unknown optimiser {name!r}; choose one of {list(RACE_LRS)}")
+
+
+def digits_mlp(hidden: int = 32):
+    """The race's network: ``Linear(64, hidden) → tanh → Linear(hidden, 10)`` (smooth, unlike ReLU)."""
+    from torch import nn
+
+    return nn.Sequential(nn.Linear(64, hidden), nn.Tanh(), nn.Linear(hidden, 10))
+
+
+@dataclass
+class NetworkRun:
+    """One optimiser on the digits MLP: full training loss after each epoch of data, and validation accuracy."""
+
+    losses: list
+    val_accuracy: float
+    gradient_evaluations: int
+    diverged: bool
+
+
+def train_digits_mlp(name: str, batch_size: int | None, epochs: int, tensors, lr: float | None = None,
+                     seed: int = 0, hidden: int = 32) -> NetworkRun:
+    """Train :func:`digits_mlp` with ``torch.optim``'s ``name`` for ``epochs`` epochs of data.
+
+    ``batch_size=None`` is full batch (one gradient per epoch; L-BFGS may spend several in its line
+    search, and each counts as an epoch of data). Minibatches come from ``scratch.batches.minibatches``.
+    ``training.fit`` is not used: it cannot drive L-BFGS, whose ``step`` needs a closure.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    X, y, X_val, y_val = tensors
+    n = len(X)
+    lr_full, lr_mini = RACE_LRS[name]
+    lr = lr if lr is not None else (lr_full if batch_size is None else lr_mini)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = digits_mlp(hidden)
+    opt = make_torch_optimizer(name, model.parameters(), lr)
+    calls = [0]
+
+    def full_loss() -> float:
+        with torch.no_grad():
+            return float(F.cross_entropy(model(X), y))
+    losses, seen = [full_loss()], 0.0
+    while seen < epochs and not blew_up(losses[-1], losses[0]):
+        batches = [np.arange(n)] if batch_size is None else minibatches(n, batch_size, rng)
+        for idx in batches:
+            idx = torch.as_tensor(idx)
+
+            def closure(idx=idx):
+                opt.zero_grad()
+                loss = F.cross_entropy(model(X[idx]), y[idx])
+                loss.backward()
+                calls[0] += 1
+                return loss
+            before = calls[0]
+            if name == "L-BFGS":
+                opt.step(closure)
+            else:
+                closure()
+                opt.step()
+            seen += (calls[0] - before) * len(idx) / n
+        losses.append(full_loss())
+    with torch.no_grad():
+        acc = float((model(X_val).argmax(1) == y_val).float().mean())
+    return NetworkRun(losses, acc, calls[0], blew_up(losses[-1], losses[0]))
+
+
+def optimizer_race(names: Sequence[str], batch_size: int | None, epochs: int, tensors, seed: int = 0) -> dict:
+    """``{name: NetworkRun}`` for each optimiser, all with the same data budget."""
+    return {name: train_digits_mlp(name, batch_size, epochs, tensors, seed=seed) for name in names}
+
+
+def race_findings(full: dict, mini: dict) -> dict[str, bool]:
+    """The section's claims about a race (``optimizer_race`` in full batch and with minibatches), each true or false.
+
+    Thresholds from seeds 0–2 at 20 epochs: L-BFGS/best first-order (full batch) ≤ 0.47, minibatch/full-batch
+    loss ≤ 0.18 for SGD and Adam, minibatch Adam/full-batch L-BFGS ≤ 0.55.
+    """
+    first_order = min(r.losses[-1] for name, r in full.items() if name != "L-BFGS")
+    return {
+        "nothing diverged": not any(r.diverged for r in [*full.values(), *mini.values()]),
+        "full batch: L-BFGS < 0.6 × best first-order": full["L-BFGS"].losses[-1] < 0.6 * first_order,
+        "minibatches: SGD and Adam < 0.25 × their full batch": all(
+            mini[name].losses[-1] < 0.25 * full[name].losses[-1] for name in ("SGD", "Adam")),
+        "minibatch Adam < 0.7 × full-batch L-BFGS": mini["Adam"].losses[-1] < 0.7 * full["L-BFGS"].losses[-1],
+    }
 
 
 # ------------------------------------------------------------------ exercises
@@ -213,3 +523,104 @@ def check_lbfgs_direction(fn: Callable) -> checks.CheckResult:
         return rng.standard_normal(d), S, [H @ s for s in S]
 
     return checks.check_function(fn, lbfgs_direction, make, name="lbfgs_direction", rtol=1e-8, atol=1e-10)
+
+
+# -------------------------------------------------- exercises of other kinds
+def _call_answer(fn, name: str):
+    """``(value, None)``, or ``(None, verdict)`` when ``fn`` is a stub (``not written yet``) or raises."""
+    if not callable(fn):
+        return fn, None
+    try:
+        return fn(), None
+    except Exception:  # the stub's NotImplementedError or the student's bug: check_function reports it
+        return None, checks.check_function(fn, lambda: None, lambda rng: (), name=name, trials=1)
+
+
+#: the derive-then-check exercise: Nesterov's largest stable η on ½ λ w² with this μ and λ
+DERIVE_MU, DERIVE_LAM = 0.8, 4.0
+
+
+def check_nesterov_limit(answer) -> checks.CheckResult:
+    """Check ``answer() -> η_max`` for PyTorch's Nesterov with ``μ = DERIVE_MU`` on ``½ λ w²``, ``λ = DERIVE_LAM``."""
+    got, verdict = _call_answer(answer, "nesterov_limit")
+    if verdict is not None:
+        return verdict
+    expected = momentum_lr_limit(DERIVE_MU, DERIVE_LAM, nesterov=True)
+    known = {momentum_lr_limit(DERIVE_MU, DERIVE_LAM): "that is heavy ball's limit 2(1 + μ)/λ; Nesterov's "
+                                                        "characteristic polynomial is z² − (1 + μ)(1 − ηλ)z + μ(1 − ηλ)",
+             2 / DERIVE_LAM: "that is plain gradient descent's 2/λ; momentum changes it",
+             2 * (1 + DERIVE_MU) / (1 + 2 * DERIVE_MU): "divide by λ as well: the limit is on η, and ηλ is what matters"}
+    hint = "set z = −1 in the characteristic polynomial: a root crosses the unit circle there"
+    try:
+        value = float(got)
+        hint = next((h for k, h in known.items() if np.isclose(value, k, rtol=1e-3)), hint)
+    except (TypeError, ValueError):
+        pass
+    result = checks.check_value(got, expected, name="η_max", rtol=1e-3, atol=0.0, hint=hint)
+    return result
+
+
+#: the predict-then-run exercise: heavy ball on diag(1, κ) with the tuned (η, μ), error below this tolerance
+PREDICT_KAPPA, PREDICT_TOL = 100.0, 1e-6
+
+
+def heavy_ball_steps(kappa: float = PREDICT_KAPPA, tol: float = PREDICT_TOL, max_steps: int = 5000) -> int:
+    """Measured steps of tuned heavy ball on ``diag(1, κ)`` from ``(1, 1)`` until ``max |e_i| < tol``."""
+    lr, mu = tuned_heavy_ball(1.0, kappa)
+    H = np.diag([1.0, kappa])
+    res = run(sgd_momentum, lambda w: H @ w, np.array([1.0, 1.0]), max_steps, lr=lr, momentum=mu)
+    return steps_to_tolerance(np.abs(res.points).max(axis=1), tol)
+
+
+def check_momentum_steps_prediction(answer, rtol: float = 0.35) -> checks.CheckResult:
+    """Check a *prediction* of ``heavy_ball_steps()`` to within ``rtol``: the check runs the experiment."""
+    got, verdict = _call_answer(answer, "predicted_momentum_steps")
+    if verdict is not None:
+        return verdict
+    measured = float(heavy_ball_steps())
+    gd = condition_number_steps([PREDICT_KAPPA])[0][0]
+    hint = (f"gradient descent needs {gd} steps here; tuned momentum's rate is (√κ − 1)/(√κ + 1) instead of "
+            f"(κ − 1)/(κ + 1), so about √κ/2 · ln(1/ε) steps (plus a few for its transient)")
+    return checks.check_value(got, measured, name="your prediction of the steps (measured, ±35 %)", rtol=rtol,
+                              atol=0.0, hint=hint)
+
+
+#: the design exercise: heavy ball on diag(1, 100) from (1, 1) must get the loss below DESIGN_TARGET in DESIGN_STEPS
+DESIGN_KAPPA, DESIGN_STEPS, DESIGN_TARGET = 100.0, 100, 1e-8
+
+
+def design_loss(lr: float, momentum: float) -> tuple[float, bool]:
+    """Final loss of heavy ball with ``(lr, momentum)`` after ``DESIGN_STEPS`` steps, and whether it diverged."""
+    H = np.diag([1.0, DESIGN_KAPPA])
+    res = run(sgd_momentum, lambda w: H @ w, np.array([1.0, 1.0]), DESIGN_STEPS,
+              loss=lambda w: 0.5 * float(w @ H @ w), lr=lr, momentum=momentum)
+    return (float(res.losses[-1]) if not res.diverged else float("inf")), res.diverged
+
+
+def check_design(answer) -> checks.CheckResult:
+    """Check ``answer() -> (lr, momentum)``: does heavy ball reach ``DESIGN_TARGET`` in ``DESIGN_STEPS`` steps?"""
+    got, verdict = _call_answer(answer, "choose_momentum_hyperparameters")
+    if verdict is not None:
+        return verdict
+    target = f"loss below {DESIGN_TARGET:g} after {DESIGN_STEPS} steps"
+    name = "your (η, μ)"
+    try:
+        lr, mu = (float(v) for v in got)
+    except (TypeError, ValueError):
+        return checks.check_value(f"{got!r} (return a pair: lr, momentum)", target, name=name)
+    if not (np.isfinite(lr) and lr > 0 and 0 <= mu < 1):
+        return checks.check_value(f"η = {lr:g}, μ = {mu:g}", target, name=name,
+                                  hint="η must be positive and 0 ≤ μ < 1")
+    loss, diverged = design_loss(lr, mu)
+    if loss < DESIGN_TARGET:
+        return checks.check_value(target, target, name=name)
+    start = 0.5 * (1.0 + DESIGN_KAPPA)                # the loss at (1, 1)
+    if diverged or loss > start:
+        hint = (f"the loss grew from {start:g}: with ηλ_max = {lr * DESIGN_KAPPA:.3g} heavy ball is unstable or "
+                f"barely stable (it needs ηλ_max < 2(1 + μ) = {2 * (1 + mu):.3g}, with room to spare)")
+    else:
+        orders = np.log10(loss / DESIGN_TARGET)
+        hint = (f"{orders:.1f} orders of magnitude short; with κ = {DESIGN_KAPPA:g} the error shrinks by "
+                "max(√μ, |roots|) per step: aim for μ near ((√κ − 1)/(√κ + 1))² and η near 4/(√λ_max + √λ_min)²")
+    return checks.check_value(f"loss {loss:.3g} after {DESIGN_STEPS} steps (η = {lr:g}, μ = {mu:g})", target,
+                              name=name, hint=hint)
