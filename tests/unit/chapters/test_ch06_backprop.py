@@ -263,3 +263,20 @@ def test_check_multiplication_count():
     assert "input pixels" in ch.check_multiplication_count(lambda: with_input).message
     assert "two products" in ch.check_multiplication_count(lambda: (right[0], right[0])).message
     assert ch.check_multiplication_count(lambda: list(right))
+
+
+def test_best_step_scales_like_the_cube_root_of_epsilon_not_the_square_root():
+    rng = np.random.default_rng(5)
+    X, y, *params = ch.two_layer_inputs(rng)
+    exact = backprop.two_layer_grads(X, y, *params)[2]
+
+    def loss_of_W2(W2):
+        cast = [p.astype(W2.dtype) for p in params]
+        return backprop.two_layer_loss(X.astype(W2.dtype), y, cast[0], cast[1], W2, cast[3])
+    hs = np.logspace(-1, -10, 19)
+    best = {dt: hs[ch.finite_difference_errors(loss_of_W2, params[2], exact, hs, dtype=dt).argmin()]
+            for dt in (np.float32, np.float64)}
+    ratio = best[np.float32] / best[np.float64]
+    eps_ratio = np.finfo(np.float32).eps / np.finfo(np.float64).eps
+    assert eps_ratio ** (1 / 3) / 10 ** 0.5 < ratio < eps_ratio ** (1 / 3) * 10 ** 0.5
+    assert not eps_ratio ** (1 / 2) / 10 ** 0.5 < ratio < eps_ratio ** (1 / 2) * 10 ** 0.5   # a one-sided difference's law

@@ -258,3 +258,21 @@ def test_book_frames_include_a_diverging_learning_rate():
                                                                                         log_lr=v)))]
     assert diverging, f"no static log_lr in {static} makes GD diverge"
     assert "learning rate too large" in " ".join(figure_texts(ch.draw_optimizer(optimizer="momentum", log_lr=diverging[0])))
+
+
+def test_preconditioning_ewma_and_batch_size_asserts_can_fail():
+    from course_utils import base
+
+    H = np.diag([1.0, 20.0])
+    w0 = np.array([-1.8, 1.0])
+    assert np.linalg.norm(optimizers.quadratic_gd(H, w0, 1.0, 1, P=np.diag(1 / np.diag(H))).points[1]) < 1e-14
+    assert not np.linalg.norm(optimizers.quadratic_gd(H, w0, 1.0, 1).points[1]) < 1e-14     # no preconditioner
+    signal = 5 + np.random.default_rng(0).standard_normal(20)
+    assert base.ewma(signal, 0.9)[0] == signal[0] and base.ewma(signal, 0.9, bias_correction=False)[0] != signal[0]
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((500, 5))
+    y = X @ rng.standard_normal(5) + 0.5 * rng.standard_normal(500)
+    stochastic = optimizers.least_squares_sgd(X, y, 1, 0.05, 3, np.random.default_rng(0))
+    full = optimizers.least_squares_sgd(X, y, 500, 0.05, 3, np.random.default_rng(0))
+    assert np.mean(np.diff(stochastic.losses[-500:]) > 0) > 0.3 and not np.all(np.diff(stochastic.losses) < 0)
+    assert np.all(np.diff(full.losses) < 0) and not np.mean(np.diff(full.losses) > 0) > 0.3
