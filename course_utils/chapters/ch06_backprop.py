@@ -509,21 +509,6 @@ def check_central_difference(fn: Callable) -> checks.CheckResult:
 
 
 # -------------------------------------------------- exercises of other kinds
-def _not_written(fn: Callable, name: str) -> checks.CheckResult:
-    """The standard verdict for an answer function that raises (``not written yet`` or the exception)."""
-    return checks.check_function(fn, lambda: None, lambda rng: (), name=name, trials=1)
-
-
-def _call_answer(fn, name: str):
-    """``(value, None)``, or ``(None, verdict)`` when ``fn`` is a stub or raises."""
-    if not callable(fn):
-        return fn, None
-    try:
-        return fn(), None
-    except Exception:  # the stub's NotImplementedError or the student's bug: check_function reports it
-        return None, _not_written(fn, name)
-
-
 def reference_mul(a: Value, b: Value) -> Value:
     """``a * b`` with its backward rule (what ``Value.__mul__`` does), as a free function."""
     return a * b
@@ -549,16 +534,19 @@ def _reuse_graph(mul: Callable, a: float, b: float, c: float) -> tuple[float, fl
 
 
 def check_mul_backward(mul: Callable, trials: int = 5) -> checks.CheckResult:
-    """Check a repaired ``mul(a, b) -> Value`` on ``L = a·a·b + a·c``, a graph that reuses ``a``."""
-    name = "mul"
+    """Check a repaired ``mul(a, b) -> Value`` on ``L = a·a·b + a·c``, a graph that reuses ``a``.
+
+    Run on the exercise's broken code it fails and says which bug is left.
+    """
     rng = np.random.default_rng(0)
     got = expected = None
     for _ in range(trials):
         a, b, c = (float(v) for v in rng.uniform(0.5, 2.0, 3) * rng.choice([-1, 1], 3))
         try:
             got = _reuse_graph(mul, a, b, c)
-        except Exception:
-            return _not_written(partial(_reuse_graph, mul, a, b, c), name)
+        except Exception:  # the student's exception, reported by check_function
+            return checks.check_function(partial(_reuse_graph, mul, a, b, c), lambda: None, lambda rng: (),
+                                         name="mul", trials=1)
         expected = _reuse_graph(reference_mul, a, b, c)
         if checks.compare(got, expected, rtol=1e-9, atol=1e-12) is None:
             continue
@@ -566,11 +554,11 @@ def check_mul_backward(mul: Callable, trials: int = 5) -> checks.CheckResult:
             hint = ("a node used several times keeps only the last contribution: the backward rule still "
                     "assigns .grad (=) where it must add to it (+=)")
         else:
-            hint = "check the local derivatives: ∂(ab)/∂a = b and ∂(ab)/∂b = a, each times out.grad"
+            hint = "check the local derivatives: ∂(ab)/∂a = b and ∂(ab)/∂b = a, each times out.grad, added with +="
         return checks.check_value(got, expected, name=f"(∂L/∂a, ∂L/∂b, ∂L/∂c) of L = a·a·b + a·c at "
                                                       f"a={a:.3g}, b={b:.3g}, c={c:.3g}", rtol=1e-9, atol=1e-12,
                                   hint=hint)
-    return checks.check_value(got, expected, name=f"{name}, on {trials} random graphs that reuse a node")
+    return checks.check_value(got, expected, name=f"mul, on {trials} random graphs that reuse a node")
 
 
 #: the network and batch of the multiplication-count exercise
@@ -579,19 +567,23 @@ COUNT_BATCH = 100
 
 
 def check_multiplication_count(answer) -> checks.CheckResult:
-    """Check ``answer() -> (forward, backward)`` multiplications for ``COUNT_SIZES`` on ``COUNT_BATCH`` rows."""
-    name = "multiplication count"
-    got, verdict = _call_answer(answer, name)
-    if verdict is not None:
-        return verdict
+    """Check ``answer = (forward, backward)`` multiplications for ``COUNT_SIZES`` on ``COUNT_BATCH`` rows.
+
+    ``answer`` may also be a function returning the pair; ``...`` (or a stub) is "not written yet".
+    """
     expected = matmul_multiplications(COUNT_SIZES, COUNT_BATCH)
+    if callable(answer):
+        try:
+            answer = answer()
+        except Exception:  # a stub's NotImplementedError ("not written yet") or the student's bug
+            return checks.check_function(answer, lambda: None, lambda rng: (), name="answer", trials=1)
     hints = {matmul_multiplications(COUNT_SIZES, COUNT_BATCH, input_grad=True):
              "the first layer's δ W₁ᵀ would be the gradient for the input pixels, which nobody needs",
              (expected[0], expected[0]):
              "each layer's backward needs two products: A_{m−1}ᵀ δ_m for the weights and δ_m W_mᵀ to go down"}
     try:
-        hint = hints.get(tuple(int(v) for v in got))
+        hint = hints.get(tuple(int(v) for v in answer))
     except (TypeError, ValueError):
         hint = None
-    return checks.check_value(got, expected, name="(forward, backward) multiplications", rtol=0, atol=0.5,
+    return checks.check_value(answer, expected, name="(forward, backward) multiplications", rtol=0, atol=0.5,
                               hint=hint or "count n·d_in·d_out for each matrix product")

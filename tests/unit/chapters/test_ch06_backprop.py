@@ -262,7 +262,22 @@ def test_check_multiplication_count():
                    [lambda: with_input, lambda: (right[0], right[0]), lambda: None, lambda: [right[0]]])
     assert "input pixels" in ch.check_multiplication_count(lambda: with_input).message
     assert "two products" in ch.check_multiplication_count(lambda: (right[0], right[0])).message
-    assert ch.check_multiplication_count(lambda: list(right))
+    assert ch.check_multiplication_count(lambda: list(right)) and ch.check_multiplication_count(right)
+    assert not ch.check_multiplication_count(...).attempted
+
+
+def test_debug_check_fails_on_the_broken_exercise_code():
+    """The exercise cell's code, as the student receives it: the check must report the bug, not pass."""
+    import json
+
+    from helpers import ROOT
+
+    cells = json.loads((ROOT / "notebooks" / "06_backprop.ipynb").read_text(encoding="utf-8"))["cells"]
+    broken = next("".join(c["source"]) for c in cells if {"exercise", "debug"} <= set(c["metadata"].get("tags", [])))
+    namespace = {"Value": autodiff.Value}
+    exec(broken, namespace)
+    r = ch.check_mul_backward(namespace["mul"])
+    assert r.attempted and not r and "must add to it (+=)" in r.message
 
 
 def test_best_step_scales_like_the_cube_root_of_epsilon_not_the_square_root():

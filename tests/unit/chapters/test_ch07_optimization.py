@@ -234,13 +234,26 @@ def test_check_momentum_steps_prediction():
     assert "691" in ch.check_momentum_steps_prediction(lambda: 691).message
 
 
+def _choice(lr, momentum):
+    return lambda: dict(lr=lr, momentum=momentum)
+
+
 def test_check_design():
-    assert_checker(ch.check_design, lambda: optimizers.tuned_heavy_ball(1.0, ch.DESIGN_KAPPA),
-                   [lambda: (2 / 101, 0.0), lambda: (0.05, 0.5), lambda: (0.03, 0.5), lambda: 3, lambda: None,
-                    lambda: (-0.1, 0.5), lambda: (0.01, 1.5)])
-    assert "orders of magnitude short" in ch.check_design(lambda: (2 / 101, 0.0)).message
-    assert "unstable" in ch.check_design(lambda: (0.05, 0.5)).message
-    assert ch.check_design(lambda: (0.025, 0.7))          # the target is reachable with other pairs too
+    assert_checker(ch.check_design, _choice(*optimizers.tuned_heavy_ball(1.0, ch.DESIGN_KAPPA)),
+                   [_choice(2 / 101, 0.0), _choice(0.05, 0.5), _choice(0.03, 0.5), lambda: 3, lambda: None,
+                    _choice(-0.1, 0.5), _choice(0.01, 1.5), lambda: (0.03, 0.7), _choice("fast", 0.7)])
+    assert "orders of magnitude short" in ch.check_design(dict(lr=2 / 101, momentum=0.0)).message
+    assert "unstable" in ch.check_design(dict(lr=0.05, momentum=0.5)).message
+    assert ch.check_design(dict(lr=0.025, momentum=0.7))       # the target is reachable with other pairs too
+    assert not ch.check_design(dict(lr=..., momentum=...)).attempted
+    assert not ch.check_design(...).attempted
+
+
+def test_value_answers_of_the_derive_and_predict_exercises():
+    assert ch.check_nesterov_limit(ch.momentum_lr_limit(ch.DERIVE_MU, ch.DERIVE_LAM, nesterov=True))
+    assert not ch.check_nesterov_limit(0.9) and not ch.check_nesterov_limit(...).attempted
+    assert ch.check_momentum_steps_prediction(80) and not ch.check_momentum_steps_prediction(691)
+    assert not ch.check_momentum_steps_prediction(...).attempted
 
 
 def test_book_frames_include_a_diverging_learning_rate():
