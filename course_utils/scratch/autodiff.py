@@ -17,6 +17,8 @@ Contract:
   ``relu``, ``tanh`` and :func:`cross_entropy` (mean log-softmax cross-entropy of
   integer labels) complete what an MLP needs. The elementwise rules reuse the
   layers of :mod:`course_utils.scratch.layers`.
+- ``Dual`` is forward mode, for contrast: a number carrying its derivative along one
+  input direction, each rule computed beside the value; no graph, one direction per pass.
 - ``TensorMLP`` is a ReLU network made of ``Tensor`` operations and
   :func:`train_engine_mlp` trains it by minibatch SGD with gradients from the
   engine alone; it returns an ``EngineTrainingResult``.
@@ -171,6 +173,79 @@ class Value:
 
     def __rtruediv__(self, other):
         return Value(other) / self
+
+
+# ----------------------------------------------------------------- forward mode
+class Dual:
+    """A number and its derivative along one chosen input direction: forward-mode autodiff.
+
+    ``Dual(x, 1.0)`` seeds the input we differentiate by; every operation computes its
+    value and, beside it, the derivative of that value by the chain rule applied
+    *forward* (``(ab)' = a'b + ab'``). No graph is kept, so memory stays constant, but one
+    pass gives the derivatives along one input direction only (a Jacobian-vector product):
+    a full gradient of ``f: Rⁿ → R`` takes ``n`` passes, where reverse mode takes one.
+    """
+
+    def __init__(self, value: float, tangent: float = 0.0):
+        self.value = float(value)
+        self.tangent = float(tangent)
+
+    def __repr__(self) -> str:
+        return f"Dual({self.value:.6g}, tangent={self.tangent:.6g})"
+
+    @staticmethod
+    def _lift(other):
+        return other if isinstance(other, Dual) else Dual(other)
+
+    def __add__(self, other):
+        other = self._lift(other)
+        return Dual(self.value + other.value, self.tangent + other.tangent)
+
+    def __mul__(self, other):
+        other = self._lift(other)
+        return Dual(self.value * other.value, self.tangent * other.value + self.value * other.tangent)
+
+    def __pow__(self, k: float):
+        if isinstance(k, Dual):
+            raise TypeError("only constant exponents are supported")
+        return Dual(self.value ** k, k * self.value ** (k - 1) * self.tangent)
+
+    def exp(self):
+        e = math.exp(self.value)
+        return Dual(e, e * self.tangent)
+
+    def log(self):
+        if self.value <= 0:
+            raise ValueError(f"log of a non-positive number ({self.value})")
+        return Dual(math.log(self.value), self.tangent / self.value)
+
+    def tanh(self):
+        t = math.tanh(self.value)
+        return Dual(t, (1 - t * t) * self.tangent)
+
+    def relu(self):
+        return Dual(max(self.value, 0.0), self.tangent if self.value > 0 else 0.0)
+
+    def __neg__(self):
+        return self * -1
+
+    def __sub__(self, other):
+        return self + (-self._lift(other))
+
+    def __truediv__(self, other):
+        return self * self._lift(other) ** -1
+
+    def __radd__(self, other):
+        return self + other
+
+    def __rmul__(self, other):
+        return self * other
+
+    def __rsub__(self, other):
+        return Dual(other) - self
+
+    def __rtruediv__(self, other):
+        return Dual(other) / self
 
 
 def zero_grad(root) -> None:

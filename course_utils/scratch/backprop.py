@@ -11,8 +11,10 @@ Contract:
   :mod:`course_utils.scratch.losses` on top, averaged over the batch. There is one
   forward pass, :func:`mlp_forward`, which keeps the caches the backward pass needs.
 - :func:`two_layer_grads` is the lecture's six equations for a ReLU network with one
-  hidden layer; :func:`mlp_grads` is the δ recursion for any depth and activation.
-  Both return gradients in the order and shapes of the parameters.
+  hidden layer; :func:`mlp_grads` is the δ recursion for any depth and activation
+  (:func:`mlp_forward`, the loss, :func:`mlp_backward`). Both return gradients in the
+  order and shapes of the parameters.
+- :func:`cached_bytes` measures what the forward pass stores for the backward pass.
 """
 from __future__ import annotations
 
@@ -51,25 +53,59 @@ def mlp_loss(Ws: Sequence[np.ndarray], bs: Sequence[np.ndarray], X: np.ndarray, 
     return softmax_cross_entropy(mlp_forward(Ws, bs, X, activation_name)[0], y)[0]
 
 
+def mlp_backward(dlogits: np.ndarray, caches: list, activation_name: str = "relu",
+                 input_grad: bool = False) -> tuple[list, list]:
+    """The backward pass of :func:`mlp_forward`: ``(dWs, dbs)`` from ``dlogits = ∂L/∂logits``.
+
+    ``δ_M = dlogits``; going down, ``∂L/∂W_m = A_{m−1}ᵀ δ_m`` and ``∂L/∂b_m = Σ_rows δ_m``
+    (both from ``affine_backward``) and ``δ_{m−1} = δ_m W_mᵀ ⊙ g'(Z_{m−1})`` (the affine
+    layer's ``dx`` passed through the activation's backward). Each layer costs two matrix
+    products, ``δ_m W_mᵀ`` and ``A_{m−1}ᵀ δ_m``, against one in the forward pass; the first
+    layer's ``δ W₁ᵀ`` (the gradient for the input) is skipped unless ``input_grad``.
+    """
+    _, g_backward = activation(activation_name)
+    dWs, dbs = [None] * len(caches), [None] * len(caches)
+    delta = dlogits
+    for m in reversed(range(len(caches))):
+        aff, act = caches[m]
+        if act is not None:
+            delta = g_backward(delta, act)       # ⊙ g'(Z_m)
+        if m == 0 and not input_grad:
+            x, _ = aff
+            dWs[m], dbs[m] = x.T @ delta, delta.sum(axis=0)
+        else:
+            delta, dWs[m], dbs[m] = affine_backward(delta, aff)
+    return dWs, dbs
+
+
 def mlp_grads(Ws: Sequence[np.ndarray], bs: Sequence[np.ndarray], X: np.ndarray, y: np.ndarray,
               activation_name: str = "tanh"):
     """Loss and gradients of an MLP of any depth by the δ recursion (softmax CE output).
 
-    ``δ_M = (P − Y)/n``; going down, ``∂L/∂W_m = A_{m−1}ᵀ δ_m``, ``∂L/∂b_m = Σ_rows δ_m``
-    (both from ``affine_backward``) and ``δ_{m−1} = δ_m W_mᵀ ⊙ g'(Z_{m−1})`` (the
-    affine layer's ``dx`` passed through the activation's backward). Returns
-    ``(loss, dWs, dbs)``.
+    :func:`mlp_forward`, then the loss's ``δ_M = (P − Y)/n``, then :func:`mlp_backward`.
+    Returns ``(loss, dWs, dbs)``.
     """
-    _, g_backward = activation(activation_name)
     logits, caches = mlp_forward(Ws, bs, X, activation_name)
     loss, delta = softmax_cross_entropy(logits, y)
-    dWs, dbs = [None] * len(Ws), [None] * len(Ws)
-    for m in reversed(range(len(Ws))):
-        aff, act = caches[m]
-        if act is not None:
-            delta = g_backward(delta, act)       # ⊙ g'(Z_m)
-        delta, dWs[m], dbs[m] = affine_backward(delta, aff)
+    dWs, dbs = mlp_backward(delta, caches, activation_name)
     return loss, dWs, dbs
+
+
+def cached_bytes(caches: list, params: Sequence[np.ndarray] = ()) -> int:
+    """Bytes of the arrays the forward pass kept for the backward pass (the activations).
+
+    Arrays that are one of ``params`` (the weights the affine caches point to) are not
+    counted: they exist whether or not we train. This is the memory price of reverse mode.
+    """
+    skip = {id(p) for p in params}
+
+    def walk(obj) -> int:
+        if isinstance(obj, np.ndarray):
+            return 0 if id(obj) in skip else obj.nbytes
+        if isinstance(obj, (tuple, list)):
+            return sum(walk(o) for o in obj)
+        return 0
+    return walk(caches)
 
 
 def two_layer_loss(X, y, W1, b1, W2, b2) -> float:

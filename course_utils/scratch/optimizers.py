@@ -13,8 +13,10 @@ Contract for the update rules (as in cs231n's ``optim.py``)::
   goes, how momentum and dampening enter, the first momentum step), so that the
   iterates agree with PyTorch to round-off (``tests/unit/scratch/test_optimizers.py``):
   :func:`sgd`, :func:`sgd_momentum` (``torch.optim.SGD(momentum=…)``), :func:`nesterov`
-  (``nesterov=True``), :func:`rmsprop`, :func:`adam`. ``RULES`` maps names to them
-  and :func:`torch_path` runs the matching ``torch.optim`` class.
+  (``nesterov=True``), :func:`adagrad`, :func:`rmsprop`, :func:`adam`, :func:`adamw`.
+  ``RULES`` maps names to them and :func:`torch_path` runs the matching ``torch.optim`` class.
+  :func:`classic_nesterov` is Sutskever's two-point form of Nesterov (the same points as
+  :func:`nesterov`); :func:`tuned_heavy_ball` is Polyak's (η, μ) for a quadratic.
 - :func:`run` applies a rule for ``steps`` steps to a gradient function and
   returns an :class:`OptimizationResult`; it stops early and reports divergence
   (``base.blew_up``, ``base.divergence_message``) when the loss (or, without a
@@ -63,6 +65,18 @@ def nesterov(w: Array, dw: Array, state: dict, lr: float = 0.01, momentum: float
     return sgd_momentum(w, dw, state, lr=lr, momentum=momentum, nesterov=True)
 
 
+def adagrad(w: Array, dw: Array, state: dict, lr: float = 0.01, eps: float = 1e-10, lr_decay: float = 0.0):
+    """``s ← s + g²`` (the *sum* of all squared gradients so far), ``w ← w − η_t g / (√s + ε)``.
+
+    ``η_t = η / (1 + (t − 1)·lr_decay)`` as in ``torch.optim.Adagrad``. Every coordinate's
+    step can only shrink: good for sparse features, too cautious for long non-convex runs.
+    """
+    t = state.get("t", 0) + 1
+    s = state.get("sum", np.zeros_like(w)) + dw ** 2
+    clr = lr / (1 + (t - 1) * lr_decay)
+    return w - clr * dw / (np.sqrt(s) + eps), {"t": t, "sum": s}
+
+
 def rmsprop(w: Array, dw: Array, state: dict, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8):
     """``s ← α s + (1 − α) g²``, ``w ← w − η g / (√s + ε)`` (no bias correction, as in torch)."""
     s = alpha * state.get("square_avg", np.zeros_like(w)) + (1 - alpha) * dw ** 2
@@ -79,8 +93,36 @@ def adam(w: Array, dw: Array, state: dict, lr: float = 1e-3, beta1: float = 0.9,
     return w - lr * m_hat / (np.sqrt(v_hat) + eps), {"t": t, "m": m, "v": v}
 
 
+def adamw(w: Array, dw: Array, state: dict, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+          eps: float = 1e-8, weight_decay: float = 1e-2):
+    """AdamW: Adam on the gradient of the loss alone, plus a *decoupled* shrink ``w ← (1 − ηλ) w``.
+
+    Adding ``λ w`` to the gradient instead (L2 regularisation inside Adam) is not the same:
+    the decay would then be divided by ``√v̂`` like everything else. Defaults as ``torch.optim.AdamW``.
+    """
+    return adam(w * (1 - lr * weight_decay), dw, state, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
+
+
+def classic_nesterov(grad: Callable[[Array], Array], w0: Array, lr: float, mu: float, steps: int) -> Array:
+    """Sutskever's Nesterov momentum, ``v ← μv − η∇f(w + μv)``, ``w ← w + v``, returning the look-ahead
+    points ``w + μv`` (the iterates of PyTorch's form, which never evaluates a second point)."""
+    w, v = np.asarray(w0, dtype=np.float64), np.zeros(len(w0))
+    out = [w + mu * v]
+    for _ in range(steps):
+        v = mu * v - lr * grad(w + mu * v)
+        w = w + v
+        out.append(w + mu * v)
+    return np.array(out)
+
+
+def tuned_heavy_ball(lam_min: float, lam_max: float) -> tuple[float, float]:
+    """Polyak's tuning for a quadratic: ``η = 4/(√λ_max + √λ_min)²``, ``μ = ((√κ − 1)/(√κ + 1))²``."""
+    r = (np.sqrt(lam_max) - np.sqrt(lam_min)) / (np.sqrt(lam_max) + np.sqrt(lam_min))
+    return 4.0 / (np.sqrt(lam_max) + np.sqrt(lam_min)) ** 2, float(r ** 2)
+
+
 RULES: dict[str, Callable] = {"gd": sgd, "momentum": sgd_momentum, "nesterov": nesterov,
-                              "rmsprop": rmsprop, "adam": adam}
+                              "adagrad": adagrad, "rmsprop": rmsprop, "adam": adam, "adamw": adamw}
 
 
 @dataclass
@@ -133,11 +175,16 @@ def torch_path(name: str, grad: Callable[[Array], Array], w0: Array, steps: int,
             kw.update(momentum=hyper.get("momentum", 0.9), nesterov=name == "nesterov",
                       dampening=hyper.get("dampening", 0.0))
         opt = torch.optim.SGD([p], **kw)
+    elif name == "adagrad":
+        opt = torch.optim.Adagrad([p], lr=hyper.get("lr", 0.01), eps=hyper.get("eps", 1e-10),
+                                  lr_decay=hyper.get("lr_decay", 0.0))
     elif name == "rmsprop":
         opt = torch.optim.RMSprop([p], lr=hyper.get("lr", 0.01), alpha=hyper.get("alpha", 0.99), eps=hyper.get("eps", 1e-8))
-    elif name == "adam":
-        opt = torch.optim.Adam([p], lr=hyper.get("lr", 1e-3), betas=(hyper.get("beta1", 0.9), hyper.get("beta2", 0.999)),
-                               eps=hyper.get("eps", 1e-8))
+    elif name in ("adam", "adamw"):
+        kw = dict(lr=hyper.get("lr", 1e-3), betas=(hyper.get("beta1", 0.9), hyper.get("beta2", 0.999)),
+                  eps=hyper.get("eps", 1e-8))
+        opt = (torch.optim.Adam([p], **kw) if name == "adam"
+               else torch.optim.AdamW([p], weight_decay=hyper.get("weight_decay", 1e-2), **kw))
     else:
         raise ValueError(f"unknown optimiser {name!r}; choose from {list(RULES)}")
     path = [p.detach().numpy().copy()]
@@ -188,17 +235,18 @@ def steps_to_reach(losses: Array, f_min: float, tol: float) -> int:
 
 # ----------------------------------------------------------- gradient noise
 def minibatch_gradient_noise(X: Array, y: Array, w: Array, batch_sizes: Sequence[int],
-                             rng: np.random.Generator, trials: int = 200) -> Array:
+                             rng: np.random.Generator, trials: int = 200, replace: bool = False) -> Array:
     """Mean squared distance between minibatch and full gradients of least squares ``½ mean (Xw − y)²``.
 
-    Batches are drawn without replacement; the result is one number per batch size.
+    Batches are drawn without replacement (as an epoch of shuffled minibatches does) unless
+    ``replace``; the result is one number per batch size.
     """
     r = X @ w - y
     per_example = X * r[:, None]                 # row i: gradient of example i
     full = per_example.mean(axis=0)
     out = []
     for B in batch_sizes:
-        sq = [np.sum((per_example[rng.choice(len(X), B, replace=False)].mean(axis=0) - full) ** 2)
+        sq = [np.sum((per_example[rng.choice(len(X), B, replace=replace)].mean(axis=0) - full) ** 2)
               for _ in range(trials)]
         out.append(np.mean(sq))
     return np.array(out)

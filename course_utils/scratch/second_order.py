@@ -124,12 +124,14 @@ def _half_sum_of_squares(residual: Callable[[Array], Array]) -> Callable[[Array]
 
 
 def gauss_newton(residual: Callable[[Array], Array], jacobian: Callable[[Array], Array], theta0: Array,
-                 steps: int, tol: float = 1e-12) -> OptimizationResult:
-    """Gauss–Newton: solve ``JᵀJ δ = −Jᵀr`` and take every step, good or bad.
+                 steps: int, tol: float = 1e-12, line_search: bool = False) -> OptimizationResult:
+    """Gauss–Newton: solve ``JᵀJ δ = −Jᵀr`` and step to ``θ + δ``.
 
-    ``JᵀJ`` is the Hessian of ``½‖r‖²`` without the term ``Σ rᵢ ∇²rᵢ``. There is no
-    acceptance test: a step that raises the loss is taken anyway, and a singular
-    ``JᵀJ`` gives NaN (the run then stops).
+    ``JᵀJ`` is the Hessian of ``½‖r‖²`` without the term ``Σ rᵢ ∇²rᵢ``. Plain Gauss–Newton
+    has no acceptance test: a step that raises the loss is taken anyway, and a singular
+    ``JᵀJ`` gives NaN (the run then stops). With ``line_search`` the same direction ``δ``
+    is scaled by Armijo backtracking (``line_search.backtracking``): only steps that lower
+    the loss are accepted ("damped Gauss–Newton").
     """
     loss = _half_sum_of_squares(residual)
     theta = np.asarray(theta0, dtype=np.float64)
@@ -144,6 +146,8 @@ def gauss_newton(residual: Callable[[Array], Array], jacobian: Callable[[Array],
                 delta = np.linalg.solve(JTJ, -g)
             except np.linalg.LinAlgError:         # rank-deficient JᵀJ
                 delta = np.full_like(theta, np.nan)
+            if line_search and np.all(np.isfinite(delta)) and g @ delta < 0:
+                delta = backtracking(loss, g, theta, delta) * delta
             theta = theta + delta
             path.append(theta)
             if not np.isfinite(loss(theta)):

@@ -182,3 +182,23 @@ def test_engine_mlp_learns_digits_subset():
                              rng=np.random.default_rng(0), show_progress=False)
     assert len(res.losses) == len(res.val_accuracies) == 8
     assert res.losses[-1] < 0.2 * res.losses[0] and res.val_accuracies[-1] > 0.75  # measured 0.80 (seed 0)
+
+
+# ------------------------------------------------------------- forward mode
+@pytest.mark.parametrize("seed", range(30))
+def test_dual_numbers_give_torch_gradient_one_input_at_a_time(seed):
+    rng = np.random.default_rng(seed)
+    program, x = ch.random_program(rng, n_inputs=int(rng.integers(1, 5)), n_ops=int(rng.integers(3, 20)))
+    out_t, grads_t = ch.torch_program_grads(program, x)
+    for i in range(len(x)):
+        out = ch.run_program(program, [A.Dual(v, 1.0 if j == i else 0.0) for j, v in enumerate(x)])
+        np.testing.assert_allclose(out.value, out_t, **TOL)
+        np.testing.assert_allclose(out.tangent, grads_t[i], **TOL)
+
+
+def test_dual_errors_are_clear():
+    with pytest.raises(ValueError, match="non-positive"):
+        A.Dual(0.0, 1.0).log()
+    with pytest.raises(TypeError, match="constant exponents"):
+        A.Dual(2.0) ** A.Dual(2.0)
+    assert (3.0 - A.Dual(2.0, 1.0)).tangent == -1.0 and (1.0 / A.Dual(2.0, 1.0)).tangent == -0.25

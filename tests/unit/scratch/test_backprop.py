@@ -68,3 +68,26 @@ def test_single_forward_pass_is_shared_by_loss_and_grads():
     assert B.mlp_grads([W1, W2], [b1, b2], X, y, "relu")[0] == B.two_layer_loss(X, y, W1, b1, W2, b2)
     with pytest.raises(ValueError, match="one bias per weight"):
         B.mlp_forward([W1, W2], [b1], X)
+
+
+def test_mlp_backward_skipping_the_input_gradient_changes_no_parameter_gradient():
+    rng = np.random.default_rng(6)
+    sizes = [5, 4, 3]
+    Ws = [rng.standard_normal((a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    bs = [rng.standard_normal(b) for b in sizes[1:]]
+    logits, caches = B.mlp_forward(Ws, bs, rng.standard_normal((7, 5)), "tanh")
+    dlogits = rng.standard_normal(logits.shape)
+    dWs, dbs = B.mlp_backward(dlogits, caches, "tanh")
+    dWs2, dbs2 = B.mlp_backward(dlogits, caches, "tanh", input_grad=True)
+    for a, b in zip(dWs + dbs, dWs2 + dbs2):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_cached_bytes_counts_activations_not_weights():
+    rng = np.random.default_rng(7)
+    Ws = [rng.standard_normal((8, 16)), rng.standard_normal((16, 16)), rng.standard_normal((16, 3))]
+    bs = [np.zeros(16), np.zeros(16), np.zeros(3)]
+    _, caches = B.mlp_forward(Ws, bs, rng.standard_normal((10, 8)), "relu")
+    # inputs of the three affine layers (10×8, 10×16, 10×16) and the two ReLU inputs (10×16 each)
+    assert B.cached_bytes(caches, Ws) == 8 * (10 * 8 + 4 * 10 * 16)
+    assert B.cached_bytes(caches) == B.cached_bytes(caches, Ws) + sum(W.nbytes for W in Ws)

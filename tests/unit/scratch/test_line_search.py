@@ -34,3 +34,12 @@ def test_gd_line_search_never_increases_the_loss():
     surf = ch.SURFACES["Rosenbrock"]
     res = LS.gd_line_search(surf.value, surf.grad, np.array(surf.starts["A"]), 200)
     assert len(res.points) == 201 and np.all(np.diff(res.losses) <= 0)
+
+
+def test_armijo_gd_needs_about_ten_thousand_iterations_on_rosenbrock():
+    """The chapter's claim (section 7): 10,616 iterations to get below 1e-10 from (−1.2, 1)."""
+    from course_utils.scratch.optimizers import steps_to_reach
+
+    surf = ch.SURFACES["Rosenbrock"]
+    res = LS.gd_line_search(surf.value, surf.grad, np.array(surf.starts["A"]), 12000)
+    assert steps_to_reach(res.losses, 0.0, 1e-10) == 10616

@@ -17,8 +17,10 @@ HYPER = {
     "gd": [dict(lr=0.01), dict(lr=0.003)],
     "momentum": [dict(lr=0.01, momentum=0.9), dict(lr=0.002, momentum=0.5, dampening=0.3)],
     "nesterov": [dict(lr=0.01, momentum=0.9), dict(lr=0.003, momentum=0.7)],
+    "adagrad": [dict(lr=0.1), dict(lr=0.05, eps=1e-6, lr_decay=0.01)],
     "rmsprop": [dict(lr=0.01), dict(lr=0.003, alpha=0.9, eps=1e-3)],
     "adam": [dict(lr=0.05), dict(lr=0.01, beta1=0.8, beta2=0.99, eps=1e-4)],
+    "adamw": [dict(lr=0.05), dict(lr=0.01, beta1=0.8, beta2=0.99, eps=1e-4, weight_decay=0.3)],
 }
 
 
@@ -55,6 +57,34 @@ def test_rules_are_pure():
         w2, s2 = rule(w1, g, s1, lr=0.1)
         assert np.all(w == 1) and np.all(g == np.arange(3.0)) and state == {}
         assert s1 is not s2 and w2 is not w1
+
+
+def test_adamw_is_not_adam_with_l2_and_adagrad_is_not_rmsprop():
+    """The torch-equality assert catches the two classic confusions (and a sign error)."""
+    surf = ch.SURFACES["ill-conditioned quadratic"]
+    w0 = np.array(surf.starts["B"])
+
+    def adam_l2(w, dw, state, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2):
+        return O.adam(w, dw + weight_decay * w, state, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
+
+    def adagrad_ewma(w, dw, state, lr=0.01, eps=1e-10, lr_decay=0.0):
+        return O.rmsprop(w, dw, state, lr=lr, eps=eps)
+
+    def sgd_sign_error(w, dw, state, lr=0.01):
+        return w + lr * dw, dict(state)
+    assert ch.rule_vs_torch("adamw", surf.grad, w0, 100, lr=0.05, weight_decay=0.3) < ch.TORCH_MATCH_TOL
+    assert ch.rule_vs_torch("adamw", surf.grad, w0, 100, rule=adam_l2, lr=0.05, weight_decay=0.3) > ch.TORCH_MATCH_TOL
+    assert ch.rule_vs_torch("adagrad", surf.grad, w0, 100, rule=adagrad_ewma, lr=0.1) > ch.TORCH_MATCH_TOL
+    assert ch.rule_vs_torch("gd", surf.grad, w0, 100, rule=sgd_sign_error, lr=0.01) > ch.TORCH_MATCH_TOL
+
+
+def test_adagrad_steps_only_shrink():
+    w, state, steps = np.zeros(1), {}, []
+    for _ in range(50):
+        w_new, state = O.adagrad(w, np.ones(1), state, lr=0.1)
+        steps.append(float((w - w_new)[0]))
+        w = w_new
+    np.testing.assert_allclose(steps, 0.1 / np.sqrt(np.arange(1, 51)), rtol=1e-8)
 
 
 def test_torch_path_rejects_unknown_names():
@@ -113,6 +143,23 @@ def test_minibatch_noise_follows_the_sampling_formula():
     Bs = np.array([1, 10, 100])
     noise = O.minibatch_gradient_noise(X, y, w, Bs, rng, trials=2000)
     np.testing.assert_allclose(noise, var / Bs * (400 - Bs) / 399, rtol=0.15)
+
+
+def test_noise_formula_assert_rejects_sampling_with_replacement():
+    """Negative control of the notebook's assert (rtol 0.3, and zero noise at B = n): with replacement it fails."""
+    rng = np.random.default_rng(0)
+    n = 500
+    X = rng.standard_normal((n, 5))
+    y = X @ rng.standard_normal(5) + 0.5 * rng.standard_normal(n)
+    w = np.zeros(5)
+    g_i = X * (X @ w - y)[:, None]
+    sigma2 = np.mean(np.sum((g_i - g_i.mean(axis=0)) ** 2, axis=1))
+    Bs = np.array([1, 2, 5, 10, 20, 50, 100, 200, 500])
+    theory = sigma2 / Bs * (n - Bs) / (n - 1)
+    ok = O.minibatch_gradient_noise(X, y, w, Bs, np.random.default_rng(0), trials=100)
+    bad = O.minibatch_gradient_noise(X, y, w, Bs, np.random.default_rng(0), trials=100, replace=True)
+    assert np.allclose(ok[:-1], theory[:-1], rtol=0.3) and ok[-1] < 1e-20
+    assert not (np.allclose(bad[:-1], theory[:-1], rtol=0.3) and bad[-1] < 1e-20)
 
 
 def test_least_squares_sgd_reduces_the_loss():

@@ -76,3 +76,13 @@ def test_curve_jacobian_matches_torch():
     jac = torch.autograd.functional.jacobian(
         lambda th: th[0] * torch.exp(-th[1] * torch.tensor(t)) * torch.cos(th[2] * torch.tensor(t)), torch.tensor(theta))
     np.testing.assert_allclose(ch.curve_jacobian(theta, t), jac.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_damped_gauss_newton_accepts_only_improvements():
+    t, y = ch.make_curve_data(np.random.default_rng(0))
+    r, J = ch.curve_problem(t, y)
+    plain = SO.gauss_newton(r, J, np.array([1.0, 1.0, 2.0]), 30)
+    damped = SO.gauss_newton(r, J, np.array([1.0, 1.0, 2.0]), 30, line_search=True)
+    assert np.any(np.diff(plain.losses[np.isfinite(plain.losses)]) > 0)
+    assert np.all(np.diff(damped.losses) <= 0)
+    np.testing.assert_allclose(damped.points[-1], [2.0446, 0.6245, 3.0009], atol=1e-3)
