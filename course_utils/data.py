@@ -284,18 +284,20 @@ def split(X: np.ndarray, y: np.ndarray, rng: np.random.Generator, val: float = 0
 
 
 # -------------------------------------------------------------------- graphs
-def load_karate_club() -> tuple[np.ndarray, np.ndarray]:
+def load_karate_club(weighted: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Zachary's karate club (1977): 34 members, 78 friendships, as shipped with networkx.
 
-    Returns the adjacency matrix ``A`` of shape ``(34, 34)`` (0/1, symmetric, float64) and
-    ``y`` of shape ``(34,)``: the club each member joined after the split, 0 for the
-    instructor's ("Mr. Hi", node 0) and 1 for the officers' (node 33). The number of
-    interactions per friendship is networkx's edge attribute ``weight``; it is dropped here.
+    Returns the adjacency matrix ``A`` of shape ``(34, 34)`` (symmetric, float64) and ``y``
+    of shape ``(34,)``: the club each member joined after the split, 0 for the instructor's
+    ("Mr. Hi", node 0) and 1 for the officers' (node 33). ``A`` is 0/1, or with ``weighted``
+    the number of contexts in which the two members interacted (networkx's edge attribute
+    ``weight``, 1 … 7).
     """
     import networkx as nx
 
     G = nx.karate_club_graph()
-    A = nx.to_numpy_array(G, nodelist=range(G.number_of_nodes()), weight=None, dtype=np.float64)
+    A = nx.to_numpy_array(G, nodelist=range(G.number_of_nodes()), weight="weight" if weighted else None,
+                          dtype=np.float64)
     y = np.array([0 if G.nodes[i]["club"] == "Mr. Hi" else 1 for i in range(G.number_of_nodes())], dtype=np.int64)
     return A, y
 

@@ -128,6 +128,8 @@ def test_karate_club():
     assert np.bincount(y).tolist() == [17, 17] and y[0] == 0 and y[33] == 1
     G = nx.karate_club_graph()
     assert all(A[i, j] == 1 for i, j in G.edges)
+    W, y2 = data.load_karate_club(weighted=True)
+    assert np.array_equal(W > 0, A > 0) and np.array_equal(y2, y) and W.max() == 7 and W[0, 1] == 4
 
 
 def test_cycles_vs_trees_are_what_they_claim():
