@@ -234,3 +234,37 @@ def test_cycles_vs_trees_is_cached_and_split():
     assert ch.cycles_vs_trees(10, 6, 1)[0] is x_tr
     assert x_tr.shape == (10, 14, 15) and x_te.shape == (6, 14, 15) and np.array_equal(np.r_[y_tr, y_te], y)
     assert torch.equal(x_tr[:, :, 14].sum(1), torch.as_tensor(sizes[:10], dtype=torch.float32))
+
+
+def test_the_agreement_tolerance_rejects_a_plausible_wrong_gcn():
+    """The notebook asserts agreement to AGREE_TOL: a GCN normalised like a random walk is far outside it."""
+    from torch_geometric.nn import GCNConv
+
+    rng = np.random.default_rng(1)
+    A = ch.random_graph(rng, n=9, isolated=False)
+    A[0, 1:] = A[1:, 0] = 1.0  # a hub: degrees differ, so the two normalisations differ
+    x, w, b = rng.standard_normal((9, 4)), rng.standard_normal((4, 3)), rng.standard_normal(3)
+    wrong = graphs.normalized_adjacency(A, "rw") @ x @ w + b
+    conv = GCNConv(4, 3).double()
+    ref = torch.func.functional_call(conv, {"lin.weight": torch.tensor(w.T), "bias": torch.tensor(b)},
+                                     (torch.tensor(x), torch.as_tensor(graphs.edge_index_from_adjacency(A))))
+    assert np.abs(ref.detach().numpy() - wrong).max() > 1e3 * ch.AGREE_TOL
+
+
+def test_the_receptive_field_assert_fails_for_two_hops_per_layer():
+    path = ch.path_graph(10)
+    hops = graphs.hop_distances(path, 10, 0)
+    A2 = np.linalg.matrix_power(graphs.normalized_adjacency(graphs.adjacency_matrix(path, 10)), 2)
+    params = graphs.init_gcn([3] * 4, np.random.default_rng(0))
+    x = np.random.default_rng(1).standard_normal((10, 3))
+    mask = graphs.influenced_nodes(lambda z: graphs.deep_gcn_forward(z, A2, params)[-1], x, 0)
+    assert not np.array_equal(mask, hops <= 3) and np.array_equal(mask, hops <= 6)
+
+
+def test_the_training_twin_gap_assert_fails_for_a_different_optimiser_setting():
+    params = graphs.init_gcn([34, 16, 2], np.random.default_rng(3))
+    k = ch.karate()
+    ours = graphs.train_gcn(k.x, k.a_hat, k.y, ch.KARATE_LABELLED, params, steps=30)
+    model, _ = ch.train_torch_twin(params, steps=30, weight_decay=0.0, progress=False)
+    gap = max(np.abs(a - t).max() for (a, _), (t, _) in zip(ours.params, model.numpy_params()))
+    assert gap > 1e-9
