@@ -115,3 +115,46 @@ def test_standardize_uses_training_statistics_only():
     np.testing.assert_allclose(a[:, 2], 0)
     mu, sd = Xtr.mean(0), Xtr.std(0)
     np.testing.assert_allclose(b[:, :2], (Xte[:, :2] - mu[:2]) / sd[:2])
+
+
+# ------------------------------------------------------------------ graphs (chapter 16)
+def test_karate_club():
+    import networkx as nx
+
+    A, y = data.load_karate_club()
+    assert A.shape == (34, 34) and A.dtype == np.float64 and y.dtype == np.int64
+    assert np.array_equal(A, A.T) and np.all(np.diag(A) == 0) and A.sum() == 2 * 78
+    assert set(np.unique(A)) == {0.0, 1.0}
+    assert np.bincount(y).tolist() == [17, 17] and y[0] == 0 and y[33] == 1
+    G = nx.karate_club_graph()
+    assert all(A[i, j] == 1 for i, j in G.edges)
+    W, y2 = data.load_karate_club(weighted=True)
+    assert np.array_equal(W > 0, A > 0) and np.array_equal(y2, y) and W.max() == 7 and W[0, 1] == 4
+
+
+def test_cycles_vs_trees_are_what_they_claim():
+    import networkx as nx
+
+    A, sizes, y = data.make_cycles_vs_trees(60, np.random.default_rng(0), min_nodes=4, max_nodes=9)
+    assert A.shape == (60, 9, 9) and sizes.dtype == np.int64 and y.dtype == np.int64
+    assert y.tolist() == [0, 1] * 30 and sizes.min() >= 4 and sizes.max() <= 9
+    for g in range(60):
+        n = sizes[g]
+        assert np.all(A[g, n:, :] == 0) and np.all(A[g, :, n:] == 0)  # padding stays empty
+        G = nx.from_numpy_array(A[g, :n, :n])
+        assert nx.is_connected(G) and np.array_equal(A[g], A[g].T)
+        assert G.number_of_edges() == n - 1 + y[g] and len(nx.cycle_basis(G)) == y[g]
+
+
+def test_cycles_vs_trees_is_seeded_and_shuffled_and_checks_arguments():
+    a = data.make_cycles_vs_trees(30, np.random.default_rng(5))
+    b = data.make_cycles_vs_trees(30, np.random.default_rng(5))
+    assert all(np.array_equal(u, v) for u, v in zip(a, b))
+    A, sizes, _ = data.make_cycles_vs_trees(200, np.random.default_rng(6), min_nodes=8, max_nodes=8)
+    # a random recursive tree would make node 0 special; after shuffling no node is
+    degree0 = A[:, 0, :].sum(1)
+    assert 1.5 < degree0.mean() < 2.5
+    with pytest.raises(ValueError, match="cycle needs 3 nodes"):
+        data.make_cycles_vs_trees(10, np.random.default_rng(0), min_nodes=2)
+    with pytest.raises(ValueError, match="n must be"):
+        data.make_cycles_vs_trees(0, np.random.default_rng(0))
