@@ -85,16 +85,25 @@ def _errors(nb: dict) -> list[str]:
             for o in c.get("outputs", []) if o.get("output_type") == "error"]
 
 
-def _twice_with_sweep(nb_path: Path, dest: Path) -> int:
-    """Write the instructor notebook with every cell twice (new ids), a reset between, and the sweep; returns n."""
+def _twice_with_sweep(nb_path: Path, dest: Path, parameters: dict) -> int:
+    """Write the instructor notebook with every cell twice (new ids), a reset between, and the sweep; returns n.
+
+    Papermill injects ``parameters`` after the first pass's parameters cell only; the second
+    pass gets the same values in a cell of its own, so both passes run the same configuration.
+    """
     nb = nbformat.read(str(nb_path), as_version=4)
     first = list(nb.cells)
     second = []
     for cell in first:
         copy = nbformat.from_dict(json.loads(json.dumps(cell)))
         copy["id"] = f"again-{cell.get('id', len(second))}"
+        was_parameters = "parameters" in copy.metadata.get("tags", [])
         copy.metadata["tags"] = [t for t in copy.metadata.get("tags", []) if t != "parameters"]
         second.append(copy)
+        if was_parameters:
+            again = nbformat.v4.new_code_cell("\n".join(f"{k} = {v!r}" for k, v in parameters.items()))
+            again["id"] = "again-injected-parameters"
+            second.append(again)
     between = nbformat.v4.new_code_cell(BETWEEN_PASSES)
     sweep = nbformat.v4.new_code_cell(SWEEP.format(tests=str(TESTS)))
     for c, name in ((between, "between-passes"), (sweep, "widget-sweep")):
@@ -127,7 +136,7 @@ def test_quick_runs_agree_and_leave_the_checkout_alone(nb_path, tmp_path):
 
     # 1. instructor: quick, strict, frames baked, Run All twice, widgets swept
     twice = tmp_path / nb_path.name
-    n_first = _twice_with_sweep(nb_path, twice)
+    n_first = _twice_with_sweep(nb_path, twice, {"QUICK": True})
     inst = _execute(twice, tmp_path / "instructor.ipynb", tmp_path / "instructor.jsonl",
                     {**fresh, "COURSE_QUICK": "0", "COURSE_STRICT_CHECKS": "1", "COURSE_STATIC_WIDGETS": "1"},
                     {"QUICK": True}, nb_path.parent)
