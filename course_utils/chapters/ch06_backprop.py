@@ -24,8 +24,9 @@ from .. import checks
 from ..base import timed
 from ..plotting import COLORS, show_message
 from ..scratch.autodiff import Dual, Tensor, Value, cross_entropy, topological_order, unbroadcast, zero_grad
-from ..scratch.backprop import cached_bytes, init_two_layer, mlp_backward, mlp_forward, two_layer_grads, two_layer_loss
+from ..scratch.backprop import cached_bytes, init_two_layer, two_layer_grads, two_layer_loss
 from ..scratch.gradcheck import norm_rel_error, numerical_gradient
+from ..scratch.mlp import mlp_backward, mlp_forward
 from ..widgets import frame
 
 #: engine and hand-written gradients must equal torch's (float64) to this (absolute) tolerance
@@ -169,12 +170,12 @@ def torch_flops(sizes: Sequence[int], n: int, seed: int = 0) -> tuple[int, int]:
 
 def time_forward_backward(sizes: Sequence[int], n: int, rng: np.random.Generator,
                           repeat: int = 5) -> tuple[float, float]:
-    """Best-of-``repeat`` seconds of ``backprop.mlp_forward`` and of ``backprop.mlp_backward`` (ReLU MLP, NumPy)."""
+    """Best-of-``repeat`` seconds of ``mlp.mlp_forward`` and of ``mlp.mlp_backward`` (ReLU MLP, NumPy)."""
     Ws, bs = random_mlp(sizes, rng)
     X = rng.standard_normal((n, sizes[0]))
-    t_forward, (logits, caches) = timed(mlp_forward, Ws, bs, X, "relu", repeat=repeat)
+    t_forward, (logits, caches) = timed(mlp_forward, X, list(zip(Ws, bs)), "relu", repeat=repeat)
     dlogits = rng.standard_normal(logits.shape) / n
-    t_backward, _ = timed(mlp_backward, dlogits, caches, "relu", repeat=repeat)
+    t_backward, _ = timed(mlp_backward, dlogits, caches, False, repeat=repeat)
     return t_forward, t_backward
 
 
@@ -183,7 +184,7 @@ def activation_memory(depths: Sequence[int], width: int, n: int, rng: np.random.
     out = []
     for depth in depths:
         Ws, bs = random_mlp([width] * (depth + 1) + [10], rng)
-        _, caches = mlp_forward(Ws, bs, rng.standard_normal((n, width)), "relu")
+        _, caches = mlp_forward(rng.standard_normal((n, width)), list(zip(Ws, bs)), "relu")
         out.append(cached_bytes(caches, Ws))
     return np.array(out)
 

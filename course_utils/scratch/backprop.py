@@ -5,14 +5,13 @@ Contract:
 - Examples are *rows*: ``X`` is ``(n, d)``, weights ``W_m`` are ``(d_{m−1}, d_m)``,
   biases ``b_m`` are ``(d_m,)`` and labels ``y`` are integers ``(n,)``. (The
   lecture notes store examples as columns, hence their transposes.)
-- Every network here is built from the layers of
-  :mod:`course_utils.scratch.layers` (``affine_forward`` / ``affine_backward`` and
-  ``layers.activation(name)``) with the softmax cross-entropy of
-  :mod:`course_utils.scratch.losses` on top, averaged over the batch. There is one
-  forward pass, :func:`mlp_forward`, which keeps the caches the backward pass needs.
+- The networks are chapter 05's MLPs (:func:`course_utils.scratch.mlp.mlp_forward` and
+  its backward pass :func:`course_utils.scratch.mlp.mlp_backward`, built from the layers of
+  :mod:`course_utils.scratch.layers`) with the softmax cross-entropy of
+  :mod:`course_utils.scratch.losses` on top, averaged over the batch.
 - :func:`two_layer_grads` is the lecture's six equations for a ReLU network with one
   hidden layer; :func:`mlp_grads` is the δ recursion for any depth and activation
-  (:func:`mlp_forward`, the loss, :func:`mlp_backward`). Both return gradients in the
+  (the forward pass, the loss, the backward pass). Both return gradients in the
   order and shapes of the parameters.
 - :func:`cached_bytes` measures what the forward pass stores for the backward pass.
 """
@@ -22,60 +21,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .layers import activation, affine_backward, affine_forward, relu_backward, relu_forward
+from .layers import affine_backward, affine_forward, relu_backward, relu_forward
 from .losses import softmax_cross_entropy
-
-
-def mlp_forward(Ws: Sequence[np.ndarray], bs: Sequence[np.ndarray], X: np.ndarray,
-                activation_name: str = "relu") -> tuple[np.ndarray, list]:
-    """Logits of the MLP ``affine → g → … → affine`` and the per-layer caches.
-
-    ``caches[m]`` is ``(affine cache, activation cache)`` of layer ``m``; the last layer
-    has no activation (its cache is ``None``).
-    """
-    if len(Ws) != len(bs) or not Ws:
-        raise ValueError(f"need one bias per weight matrix and at least one layer, got {len(Ws)} and {len(bs)}")
-    g_forward, _ = activation(activation_name)
-    h, caches = X, []
-    for m, (W, b) in enumerate(zip(Ws, bs)):
-        z, aff = affine_forward(h, W, b)
-        if m < len(Ws) - 1:
-            h, act = g_forward(z)
-        else:
-            h, act = z, None
-        caches.append((aff, act))
-    return h, caches
+from .mlp import mlp_backward, mlp_forward
 
 
 def mlp_loss(Ws: Sequence[np.ndarray], bs: Sequence[np.ndarray], X: np.ndarray, y: np.ndarray,
              activation_name: str = "relu") -> float:
     """Mean softmax cross-entropy of the MLP's logits."""
-    return softmax_cross_entropy(mlp_forward(Ws, bs, X, activation_name)[0], y)[0]
-
-
-def mlp_backward(dlogits: np.ndarray, caches: list, activation_name: str = "relu",
-                 input_grad: bool = False) -> tuple[list, list]:
-    """The backward pass of :func:`mlp_forward`: ``(dWs, dbs)`` from ``dlogits = ∂L/∂logits``.
-
-    ``δ_M = dlogits``; going down, ``∂L/∂W_m = A_{m−1}ᵀ δ_m`` and ``∂L/∂b_m = Σ_rows δ_m``
-    (both from ``affine_backward``) and ``δ_{m−1} = δ_m W_mᵀ ⊙ g'(Z_{m−1})`` (the affine
-    layer's ``dx`` passed through the activation's backward). Each layer costs two matrix
-    products, ``δ_m W_mᵀ`` and ``A_{m−1}ᵀ δ_m``, against one in the forward pass; the first
-    layer's ``δ W₁ᵀ`` (the gradient for the input) is skipped unless ``input_grad``.
-    """
-    _, g_backward = activation(activation_name)
-    dWs, dbs = [None] * len(caches), [None] * len(caches)
-    delta = dlogits
-    for m in reversed(range(len(caches))):
-        aff, act = caches[m]
-        if act is not None:
-            delta = g_backward(delta, act)       # ⊙ g'(Z_m)
-        if m == 0 and not input_grad:
-            x, _ = aff
-            dWs[m], dbs[m] = x.T @ delta, delta.sum(axis=0)
-        else:
-            delta, dWs[m], dbs[m] = affine_backward(delta, aff)
-    return dWs, dbs
+    return softmax_cross_entropy(mlp_forward(X, list(zip(Ws, bs)), activation_name)[0], y)[0]
 
 
 def mlp_grads(Ws: Sequence[np.ndarray], bs: Sequence[np.ndarray], X: np.ndarray, y: np.ndarray,
@@ -85,10 +39,10 @@ def mlp_grads(Ws: Sequence[np.ndarray], bs: Sequence[np.ndarray], X: np.ndarray,
     :func:`mlp_forward`, then the loss's ``δ_M = (P − Y)/n``, then :func:`mlp_backward`.
     Returns ``(loss, dWs, dbs)``.
     """
-    logits, caches = mlp_forward(Ws, bs, X, activation_name)
+    logits, caches = mlp_forward(X, list(zip(Ws, bs)), activation_name)
     loss, delta = softmax_cross_entropy(logits, y)
-    dWs, dbs = mlp_backward(delta, caches, activation_name)
-    return loss, dWs, dbs
+    _, grads = mlp_backward(delta, caches, input_grad=False)
+    return loss, [dW for dW, _ in grads], [db for _, db in grads]
 
 
 def cached_bytes(caches: list, params: Sequence[np.ndarray] = ()) -> int:

@@ -74,7 +74,9 @@ def mlp_forward(x: np.ndarray, params: Params, activation: str = "relu", output:
     """
     if not params:
         raise ValueError("mlp_forward: params is empty; an MLP needs at least one layer")
-    caches, h = [], np.asarray(x, dtype=np.float64)
+    caches, h = [], np.asarray(x)
+    if h.dtype.kind not in "fc":  # integers and booleans compute in float64; float32 stays float32
+        h = h.astype(np.float64)
     for i, (W, b) in enumerate(params):
         name = activation if i < len(params) - 1 else output
         z, aff = layers.affine_forward(h, W, b)
@@ -83,15 +85,22 @@ def mlp_forward(x: np.ndarray, params: Params, activation: str = "relu", output:
     return h, caches
 
 
-def mlp_backward(dout: np.ndarray, cache) -> tuple[np.ndarray, Params]:
+def mlp_backward(dout: np.ndarray, cache, input_grad: bool = True) -> tuple[np.ndarray | None, Params]:
     """Returns ``(dx, grads)`` with ``grads[i] = (dW_i, db_i)``: the layers' backward passes in reverse.
 
-    Chapter 06 derives this; here it lets the tests compare with autograd.
+    Chapter 06 derives it: ``δ_m = δ_{m+1} W_{m+1}ᵀ ⊙ g'(Z_m)``, ``∂L/∂W_m = A_{m−1}ᵀ δ_m``,
+    ``∂L/∂b_m = Σ_rows δ_m``: two matrix products per layer against one in the forward pass.
+    With ``input_grad=False`` the first layer's ``δ W₁ᵀ`` (the gradient for the input, which
+    training does not need) is skipped and ``dx`` is ``None``.
     """
     grads: Params = []
-    for aff, act, name in reversed(cache):
+    for i, (aff, act, name) in reversed(list(enumerate(cache))):
         dz = layers.activation(name)[1](dout, act)
-        dout, dW, db = layers.affine_backward(dz, aff)
+        if i == 0 and not input_grad:
+            x, _ = aff
+            dout, dW, db = None, x.T @ dz, dz.sum(axis=0)
+        else:
+            dout, dW, db = layers.affine_backward(dz, aff)
         grads.append((dW, db))
     return dout, grads[::-1]
 

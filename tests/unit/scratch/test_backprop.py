@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from course_utils.chapters import ch06_backprop as ch
 from course_utils.scratch import backprop as B
+from course_utils.scratch import mlp
 
 TOL = dict(rtol=1e-10, atol=1e-10)
 
@@ -60,34 +61,34 @@ def test_sigmoid_network_is_stable_for_huge_pre_activations():
     assert np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in dWs + dbs)
 
 
-def test_single_forward_pass_is_shared_by_loss_and_grads():
+def test_one_forward_pass_chapter_05_s_serves_loss_and_grads():
     rng = np.random.default_rng(5)
     X, y, W1, b1, W2, b2 = ch.two_layer_inputs(rng)
-    logits, caches = B.mlp_forward([W1, W2], [b1, b2], X, "relu")
+    logits, caches = mlp.mlp_forward(X, [(W1, b1), (W2, b2)], "relu")
     assert logits.shape == (len(X), W2.shape[1]) and len(caches) == 2 and caches[-1][1] is None
     assert B.mlp_grads([W1, W2], [b1, b2], X, y, "relu")[0] == B.two_layer_loss(X, y, W1, b1, W2, b2)
-    with pytest.raises(ValueError, match="one bias per weight"):
-        B.mlp_forward([W1, W2], [b1], X)
+    assert B.mlp_loss([W1, W2], [b1, b2], X, y, "relu") == B.two_layer_loss(X, y, W1, b1, W2, b2)
 
 
 def test_mlp_backward_skipping_the_input_gradient_changes_no_parameter_gradient():
     rng = np.random.default_rng(6)
     sizes = [5, 4, 3]
-    Ws = [rng.standard_normal((a, b)) for a, b in zip(sizes[:-1], sizes[1:])]
-    bs = [rng.standard_normal(b) for b in sizes[1:]]
-    logits, caches = B.mlp_forward(Ws, bs, rng.standard_normal((7, 5)), "tanh")
+    params = [(rng.standard_normal((a, b)), rng.standard_normal(b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    logits, caches = mlp.mlp_forward(rng.standard_normal((7, 5)), params, "tanh")
     dlogits = rng.standard_normal(logits.shape)
-    dWs, dbs = B.mlp_backward(dlogits, caches, "tanh")
-    dWs2, dbs2 = B.mlp_backward(dlogits, caches, "tanh", input_grad=True)
-    for a, b in zip(dWs + dbs, dWs2 + dbs2):
-        np.testing.assert_array_equal(a, b)
+    dx, grads = mlp.mlp_backward(dlogits, caches, input_grad=False)
+    dx2, grads2 = mlp.mlp_backward(dlogits, caches)
+    assert dx is None and dx2.shape == (7, 5)
+    for (a, b), (c, d) in zip(grads, grads2):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
 
 
 def test_cached_bytes_counts_activations_not_weights():
     rng = np.random.default_rng(7)
     Ws = [rng.standard_normal((8, 16)), rng.standard_normal((16, 16)), rng.standard_normal((16, 3))]
     bs = [np.zeros(16), np.zeros(16), np.zeros(3)]
-    _, caches = B.mlp_forward(Ws, bs, rng.standard_normal((10, 8)), "relu")
+    _, caches = mlp.mlp_forward(rng.standard_normal((10, 8)), list(zip(Ws, bs)), "relu")
     # inputs of the three affine layers (10×8, 10×16, 10×16) and the two ReLU inputs (10×16 each)
     assert B.cached_bytes(caches, Ws) == 8 * (10 * 8 + 4 * 10 * 16)
     assert B.cached_bytes(caches) == B.cached_bytes(caches, Ws) + sum(W.nbytes for W in Ws)
