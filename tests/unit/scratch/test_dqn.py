@@ -111,3 +111,12 @@ def test_train_dqn_short_run_is_reproducible_and_reports():
     np.testing.assert_array_equal(a.eval_returns, b.eval_returns)
     assert a.best_return == a.eval_returns.max() and not a.solved and "no greedy evaluation reached 500" in a.message
     assert a.episode_steps[-1] <= 1200 and len(a.episode_returns) == len(a.episode_steps) == len(a.episode_seconds)
+
+
+def test_train_dqn_on_one_hot_frozenlake_learns_the_short_path():
+    res = dqn.train_dqn("FrozenLake-v1", env_kwargs={"map_name": "4x4", "is_slippery": False}, one_hot_states=True,
+                        max_steps=4000, learning_starts=200, train_every=50, updates_per_round=25, target_every=50,
+                        eps_decay_steps=2000, lr=1e-3, hidden=(32,), eval_every=500, eval_episodes=1, stop_at=1.0,
+                        progress=False, seed=0)
+    assert res.q_net[0].in_features == 16
+    assert res.solved and res.best_return == 1.0  # the greedy policy walks to the goal without a hole
