@@ -589,7 +589,11 @@ def check_q_learning_design(fn: Callable) -> checks.CheckResult:
     out = _design_outcome(gamma, epsilon)
     got = min(out["success"], DESIGN_TARGET)  # reaching the target is enough
     short = DESIGN_TARGET - out["success"]
-    if out["planner"] < DESIGN_TARGET:
+    if gamma >= 1.0:
+        hint = (f"with gamma = 1 Q-learning got {out['success']:.3f}: a success later is worth as much as one now, "
+                "so to Q-values that start at 1 walking in circles on safe ice looks as good as the goal. "
+                "Use a gamma just below 1")
+    elif out["planner"] < DESIGN_TARGET:
         hint = (f"with gamma = {gamma:g} even the optimal policy only succeeds {out['planner']:.3f} of the time: "
                 "a short horizon prefers quick, risky routes past the holes. Raise gamma")
     else:

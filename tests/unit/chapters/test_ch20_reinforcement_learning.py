@@ -139,6 +139,7 @@ def test_check_dqn_targets_names_the_bug(wrong, says):
 
 WRONG_DESIGNS = [(lambda: {"gamma": 0.8, "epsilon": 0.1}, "even the optimal policy only succeeds 0.447"),
                  (lambda: {"gamma": 0.99, "epsilon": 0.6}, "explore less"),
+                 (lambda: {"gamma": 1.0, "epsilon": 0.1}, "walking in circles"),
                  (lambda: {"gamma": 1.5, "epsilon": 0.1}, "must both lie in [0, 1]"),
                  (lambda: {"gamma": 0.99}, "return a dict")]
 
