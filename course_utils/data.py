@@ -13,10 +13,17 @@ Contract:
 - ``split`` makes seeded train/validation/test splits. Look at the test split
   once, at the very end. ``standardize`` scales features with the training
   set's statistics only.
+- Text and sequences: ``CharVocab`` (a character vocabulary with ``encode`` /
+  ``decode``), ``split_text`` (a *contiguous* train/validation split: the last
+  part of the text is held out, so no validation window overlaps a training
+  window), ``load_char_corpus`` (both, for the Python docs text),
+  ``make_copy_task`` (random token sequences to be repeated after a delimiter)
+  and ``make_mackey_glass`` (a chaotic time series from a delay differential
+  equation).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,6 +31,7 @@ __all__ = [
     "make_blobs", "make_moons", "make_circles", "make_spirals", "make_xor",
     "make_separable", "load_digits", "load_mnist", "load_photo", "load_text",
     "Split", "split", "standardize", "TOY_SETS", "make_toy",
+    "CharVocab", "split_text", "CharCorpus", "load_char_corpus", "make_copy_task", "make_mackey_glass",
 ]
 
 
@@ -277,3 +285,130 @@ def split(X: np.ndarray, y: np.ndarray, rng: np.random.Generator, val: float = 0
         parts[0].append(g[n_test + n_val:])
     idx = [rng.permutation(np.concatenate(p)) for p in parts]
     return Split(X[idx[0]], y[idx[0]], X[idx[1]], y[idx[1]], X[idx[2]], y[idx[2]])
+
+
+# ---------------------------------------------------------- text and sequences
+@dataclass(frozen=True)
+class CharVocab:
+    """A character vocabulary: symbol ``i`` is ``chars[i]`` (sorted, so the ids are reproducible).
+
+    ``encode(text)`` gives an int64 array of ids, ``decode(ids)`` the string back;
+    ``len(vocab)`` is the number of symbols.
+    """
+
+    chars: str
+    _index: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if len(set(self.chars)) != len(self.chars):
+            raise ValueError("CharVocab: the characters must be distinct")
+        object.__setattr__(self, "_index", {c: i for i, c in enumerate(self.chars)})
+
+    @classmethod
+    def from_text(cls, text: str) -> CharVocab:
+        """The vocabulary of every distinct character of ``text``."""
+        if not text:
+            raise ValueError("CharVocab.from_text needs a non-empty text")
+        return cls("".join(sorted(set(text))))
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    def encode(self, text: str) -> np.ndarray:
+        """``text`` as an int64 array of ids; a character outside the vocabulary is a ``ValueError``."""
+        try:
+            return np.fromiter((self._index[c] for c in text), dtype=np.int64, count=len(text))
+        except KeyError as exc:
+            raise ValueError(f"character {exc.args[0]!r} is not in the vocabulary of {len(self)} symbols") from None
+
+    def decode(self, ids) -> str:
+        """The string of the ids ``ids`` (any integer sequence or array)."""
+        ids = np.asarray(ids).reshape(-1)
+        if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
+            raise ValueError(f"ids must lie in 0 … {len(self) - 1}, got {ids.min()} … {ids.max()}")
+        return "".join(self.chars[int(i)] for i in ids)
+
+
+def split_text(text, val: float = 0.1) -> tuple:
+    """Contiguous split: the first ``1 − val`` of ``text`` (a string or an array) for training, the rest for validation.
+
+    Contiguous, not shuffled: a language model reads windows of consecutive
+    characters, and shuffled positions would put the same windows on both sides.
+    """
+    if not 0 < val < 1:
+        raise ValueError(f"val must be in (0, 1), got {val}")
+    cut = int(round((1 - val) * len(text)))
+    if cut < 1 or cut >= len(text):
+        raise ValueError(f"a text of {len(text)} characters is too short to split at val={val}")
+    return text[:cut], text[cut:]
+
+
+@dataclass(frozen=True)
+class CharCorpus:
+    """A text as ids: the vocabulary, the training ids and the validation ids (contiguous split)."""
+
+    vocab: CharVocab
+    train: np.ndarray
+    val: np.ndarray
+
+
+def load_char_corpus(val: float = 0.1, max_chars: int | None = None) -> CharCorpus:
+    """Python's documentation text (:func:`load_text`) as character ids, split by :func:`split_text`.
+
+    The vocabulary is built from the whole text (every symbol of the validation text
+    has an id); every statistic a model learns comes from the training part only.
+    """
+    text = load_text(max_chars=max_chars)
+    vocab = CharVocab.from_text(text)
+    train, held_out = split_text(vocab.encode(text), val)
+    return CharCorpus(vocab, train, held_out)
+
+
+def make_copy_task(n: int, length: int, n_symbols: int, rng: np.random.Generator):
+    """The copy task: ``length`` random symbols, a delimiter, then the same symbols again.
+
+    Symbols are ``0 … n_symbols − 1``; the delimiter is ``n_symbols`` (so a model needs
+    ``n_symbols + 1`` input ids). Returns ``(inputs, targets, mask)``: ``inputs (n, 2·length)``
+    are the sequence without its last symbol, ``targets (n, 2·length)`` the sequence shifted by
+    one (next-symbol prediction) and ``mask (n, 2·length)`` is True at the ``length`` positions
+    whose target is a copied symbol (the positions scored; the first half is unpredictable).
+    """
+    _check_n(n)
+    if length < 1 or n_symbols < 2:
+        raise ValueError(f"need length >= 1 and n_symbols >= 2, got {length} and {n_symbols}")
+    tokens = rng.integers(0, n_symbols, size=(n, length))
+    seq = np.concatenate([tokens, np.full((n, 1), n_symbols), tokens], axis=1)
+    mask = np.zeros((n, 2 * length), dtype=bool)
+    mask[:, length:] = True
+    return seq[:, :-1].astype(np.int64), seq[:, 1:].astype(np.int64), mask
+
+
+def make_mackey_glass(n: int, rng: np.random.Generator | None = None, tau: float = 17.0, step: float = 1.0,
+                      dt: float = 0.1, washout: int = 500) -> np.ndarray:
+    """``n`` samples, ``step`` time units apart, of the Mackey–Glass delay equation (Mackey & Glass, 1977).
+
+    ``dx/dt = 0.2·x(t − τ) / (1 + x(t − τ)¹⁰) − 0.1·x(t)``; with ``τ = 17`` the series is
+    chaotic, the classic benchmark of echo state networks. Integrated with fourth-order
+    Runge–Kutta at ``dt`` (the delayed value at half steps is interpolated); the first
+    ``washout`` samples are dropped. ``rng`` perturbs the constant initial history 1.2.
+    """
+    _check_n(n)
+    per, lag = int(round(step / dt)), int(round(tau / dt))
+    if per < 1 or lag < 1:
+        raise ValueError(f"step ({step}) and tau ({tau}) must be at least dt ({dt})")
+    total = (n + washout) * per
+    x = np.empty(lag + total + 1)
+    x[:lag + 1] = 1.2 + (0.1 * rng.uniform(-1, 1) if rng is not None else 0.0)
+
+    def f(xt, xd):
+        return 0.2 * xd / (1 + xd ** 10) - 0.1 * xt
+
+    for i in range(lag, lag + total):
+        d0, d1 = x[i - lag], x[i - lag + 1]
+        dh = 0.5 * (d0 + d1)
+        k1 = f(x[i], d0)
+        k2 = f(x[i] + 0.5 * dt * k1, dh)
+        k3 = f(x[i] + 0.5 * dt * k2, dh)
+        k4 = f(x[i] + dt * k3, d1)
+        x[i + 1] = x[i] + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return x[lag + per::per][washout:washout + n].copy()

@@ -115,3 +115,55 @@ def test_standardize_uses_training_statistics_only():
     np.testing.assert_allclose(a[:, 2], 0)
     mu, sd = Xtr.mean(0), Xtr.std(0)
     np.testing.assert_allclose(b[:, :2], (Xte[:, :2] - mu[:2]) / sd[:2])
+
+
+# ---------------------------------------------------------- text and sequences
+def test_char_vocab_round_trips_and_names_unknown_characters():
+    v = data.CharVocab.from_text("hello world")
+    assert v.chars == " dehlorw" and len(v) == 8
+    ids = v.encode("hold")
+    assert ids.dtype == np.int64 and v.decode(ids) == "hold"
+    with pytest.raises(ValueError, match="'z'"):
+        v.encode("holz")
+    with pytest.raises(ValueError, match="ids must lie"):
+        v.decode([8])
+    with pytest.raises(ValueError, match="distinct"):
+        data.CharVocab("aa")
+
+
+def test_split_text_is_contiguous_and_complete():
+    train, val = data.split_text("abcdefghij", val=0.3)
+    assert (train, val) == ("abcdefg", "hij")
+    a, b = data.split_text(np.arange(100), 0.1)
+    assert a[-1] + 1 == b[0] and len(b) == 10
+    with pytest.raises(ValueError, match="val"):
+        data.split_text("abc", 1.5)
+
+
+def test_char_corpus_of_the_python_docs():
+    c = data.load_char_corpus()
+    n = len(data.load_text())
+    assert len(c.train) + len(c.val) == n and abs(len(c.val) - 0.1 * n) <= 1
+    assert len(c.vocab) == 103  # measured: letters, digits, punctuation and a few typographic symbols
+    assert c.vocab.decode(c.train[:20]) == data.load_text()[:20]
+    small = data.load_char_corpus(max_chars=1000)
+    assert len(small.train) == 900
+
+
+def test_copy_task_repeats_the_symbols_after_a_delimiter():
+    x, y, m = data.make_copy_task(5, 4, 7, np.random.default_rng(0))
+    assert x.shape == y.shape == m.shape == (5, 8)
+    np.testing.assert_array_equal(x[:, 4], 7)  # the delimiter
+    np.testing.assert_array_equal(y[:, :-1], x[:, 1:])  # next-symbol targets
+    np.testing.assert_array_equal(y[m].reshape(5, 4), x[:, :4])  # the scored targets are the copies
+    assert x[:, :4].max() < 7
+
+
+def test_mackey_glass_is_bounded_chaotic_and_seeded():
+    s = data.make_mackey_glass(1500)
+    assert 0.3 < s.min() and s.max() < 1.4 and s.std() > 0.15
+    a = data.make_mackey_glass(1500, np.random.default_rng(1), washout=0)
+    b = data.make_mackey_glass(1500, np.random.default_rng(2), washout=0)
+    # chaos: two nearby starts end up far apart, though the first samples agree closely
+    assert abs(a[0] - b[0]) < 0.1 and np.max(np.abs(a[-300:] - b[-300:])) > 0.2
+    np.testing.assert_array_equal(a, data.make_mackey_glass(1500, np.random.default_rng(1), washout=0))
