@@ -17,9 +17,13 @@ Contract:
   ``decode``), ``split_text`` (a *contiguous* train/validation split: the last
   part of the text is held out, so no validation window overlaps a training
   window), ``load_char_corpus`` (both, for the Python docs text),
-  ``make_copy_task`` (random token sequences to be repeated after a delimiter)
-  and ``make_mackey_glass`` (a chaotic time series from a delay differential
-  equation).
+  ``make_copy_task`` (random token sequences to be repeated after a delimiter),
+  ``make_mackey_glass`` (a chaotic time series from a delay differential
+  equation), and three small sequence tasks on text windows or waves:
+  ``make_shuffle_task`` (is this window of text in its original order?),
+  ``make_word_end_task`` (does a word end at this character?) and
+  ``make_sine_sequences`` (a frequency and its sine wave); ``make_wave_regression``
+  (noisy samples of ``wave_function``, a 1-D regression problem).
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ __all__ = [
     "make_separable", "load_digits", "load_mnist", "load_photo", "load_text",
     "Split", "split", "standardize", "TOY_SETS", "make_toy",
     "CharVocab", "split_text", "CharCorpus", "load_char_corpus", "make_copy_task", "make_mackey_glass",
+    "make_shuffle_task", "make_word_end_task", "make_sine_sequences", "wave_function", "make_wave_regression",
 ]
 
 
@@ -412,3 +417,59 @@ def make_mackey_glass(n: int, rng: np.random.Generator | None = None, tau: float
         k4 = f(x[i] + dt * k3, d1)
         x[i + 1] = x[i] + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
     return x[lag + per::per][washout:washout + n].copy()
+
+
+def _windows(ids: np.ndarray, n: int, length: int, rng: np.random.Generator) -> np.ndarray:
+    ids = np.asarray(ids)
+    if len(ids) < length + 1:
+        raise ValueError(f"{len(ids)} ids are too few for windows of {length + 1}")
+    starts = rng.integers(0, len(ids) - length, size=n)
+    return ids[starts[:, None] + np.arange(length + 1)]
+
+
+def make_shuffle_task(ids: np.ndarray, n: int, length: int, rng: np.random.Generator):
+    """Windows of ``length`` consecutive ids; label 1 (half of them, at random) when the window was shuffled.
+
+    A shuffled window keeps exactly the same symbols, so only the *order* tells the classes
+    apart: a model that ignores order is at chance. Returns ``X (n, length)``, ``y (n,)``.
+    """
+    _check_n(n)
+    X = _windows(ids, n, length, rng)[:, :length].copy()
+    y = rng.integers(0, 2, size=n).astype(np.int64)
+    for i in np.flatnonzero(y):
+        X[i] = rng.permutation(X[i])
+    return X, y
+
+
+def make_word_end_task(ids: np.ndarray, vocab: CharVocab, n: int, length: int, rng: np.random.Generator):
+    """Windows of text with a label per character: 1 where a word ends (a letter followed by a non-letter).
+
+    Whether a word ends at ``t`` is decided by the character at ``t + 1``: a model that reads
+    only up to ``t`` must guess. Returns ``X (n, length)`` and ``Y (n, length)`` (int64).
+    """
+    _check_n(n)
+    letter = np.array([c.isalpha() for c in vocab.chars])
+    W = _windows(ids, n, length, rng)
+    return W[:, :-1], (letter[W[:, :-1]] & ~letter[W[:, 1:]]).astype(np.int64)
+
+
+def make_sine_sequences(n: int, length: int, rng: np.random.Generator, freq: tuple[float, float] = (0.2, 0.6)):
+    """Frequencies ``ω ~ U(freq)`` and their waves ``sin(ω t)`` at ``t = 1 … length``: ``(ω (n,), waves (n, length))``."""
+    _check_n(n)
+    omega = rng.uniform(*freq, size=n)
+    return omega, np.sin(omega[:, None] * np.arange(1, length + 1)[None, :])
+
+
+def wave_function(x: np.ndarray) -> np.ndarray:
+    """``2 sin x + x^0.8``: a smooth curve with a trend, for 1-D regression on ``x ≥ 0``."""
+    x = np.asarray(x, dtype=np.float64)
+    return 2 * np.sin(x) + x ** 0.8
+
+
+def make_wave_regression(n: int, rng: np.random.Generator, noise: float = 0.5, low: float = 0.0,
+                         high: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` points ``x ~ U(low, high)`` (sorted) with ``y = wave_function(x) + noise · ε``, ``ε ~ N(0, 1)``."""
+    _check_n(n)
+    _check_noise(noise)
+    x = np.sort(rng.uniform(low, high, n))
+    return x, wave_function(x) + noise * rng.standard_normal(n)

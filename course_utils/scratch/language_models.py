@@ -18,13 +18,21 @@ its cross-entropy on held-out text, in **bits per character**:
   targets ``-100`` ignored, as in ``torch.nn.functional.cross_entropy``.
 - ``bits_per_char(model, ids, context=…)`` evaluates either way; ``sample`` generates text
   with a temperature.
+- ``Recipe`` holds a training recipe (batch, window length, optimiser, learning rate,
+  schedule, clipping); ``LSTM_RECIPE`` and ``TRANSFORMER_RECIPE`` are the two the course
+  compares, and ``optimizer_for(model, recipe, steps)`` builds the optimiser and scheduler.
+  Both recipes read ``batch · length = 2048`` symbols per step.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .transformer import warmup_cosine
 
 #: targets with this value are not scored (PyTorch's default ``ignore_index``)
 IGNORE = -100
@@ -177,3 +185,46 @@ def sample(model: nn.Module, prompt: np.ndarray, n: int, temperature: float, rng
         feed = [nxt]
     model.train(was)
     return np.array(seq[len(prompt):], dtype=np.int64)
+
+
+# ------------------------------------------------------------------ recipes
+@dataclass(frozen=True)
+class Recipe:
+    """How a language model is trained: windows, optimiser, schedule and clipping."""
+
+    batch: int
+    length: int
+    lr: float
+    optimizer: str = "adam"  # "adam" or "adamw" (decoupled weight decay)
+    weight_decay: float = 0.0
+    schedule: str = "constant"  # "constant" or "cosine" (with linear warm-up)
+    warmup: float = 0.0  # warm-up length as a fraction of the steps
+    clip: float | None = 1.0
+    label_smoothing: float = 0.0
+
+    def loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """:func:`lm_loss` with this recipe's label smoothing."""
+        return lm_loss(logits, y, self.label_smoothing)
+
+
+#: the character LSTM's recipe (measured on 2 CPU cores: constant Adam at 1e-2 with clipping learns fastest)
+LSTM_RECIPE = Recipe(batch=32, length=64, lr=1e-2, optimizer="adam", schedule="constant", clip=1.0)
+#: the tiny transformer's recipe: AdamW with weight decay, warm-up then cosine decay, windows of its context
+TRANSFORMER_RECIPE = Recipe(batch=64, length=32, lr=1e-2, optimizer="adamw", weight_decay=0.1, schedule="cosine",
+                            warmup=0.05, clip=1.0)
+
+
+def optimizer_for(model: nn.Module, recipe: Recipe, steps: int):
+    """``(optimizer, scheduler or None)`` for ``recipe`` over ``steps`` steps."""
+    if recipe.optimizer == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=recipe.lr)
+    elif recipe.optimizer == "adamw":
+        opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    else:
+        raise ValueError(f"unknown optimizer {recipe.optimizer!r}; use 'adam' or 'adamw'")
+    if recipe.schedule == "constant":
+        return opt, None
+    if recipe.schedule != "cosine":
+        raise ValueError(f"unknown schedule {recipe.schedule!r}; use 'constant' or 'cosine'")
+    warm = int(round(recipe.warmup * steps))
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, steps, warm))

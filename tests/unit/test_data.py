@@ -167,3 +167,34 @@ def test_mackey_glass_is_bounded_chaotic_and_seeded():
     # chaos: two nearby starts end up far apart, though the first samples agree closely
     assert abs(a[0] - b[0]) < 0.1 and np.max(np.abs(a[-300:] - b[-300:])) > 0.2
     np.testing.assert_array_equal(a, data.make_mackey_glass(1500, np.random.default_rng(1), washout=0))
+
+
+def test_shuffle_task_keeps_the_symbols_and_only_changes_order():
+    ids = np.arange(1000) % 37
+    X, y = data.make_shuffle_task(ids, 50, 12, np.random.default_rng(0))
+    assert X.shape == (50, 12) and set(np.unique(y)) == {0, 1}
+    for row, label in zip(X, y):
+        consecutive = np.all(np.diff(row) % 37 == 1)
+        assert consecutive == (label == 0) or label == 1  # originals are consecutive runs
+    assert not np.all([np.all(np.diff(r) % 37 == 1) for r in X[y == 1]])
+
+
+def test_word_end_task_marks_the_last_letter_of_each_word():
+    v = data.CharVocab.from_text("ab cd, e")
+    ids = v.encode("ab cd, e")
+    X, Y = data.make_word_end_task(ids, v, 1, 7, np.random.default_rng(0))
+    assert v.decode(X[0]) == "ab cd, " and Y[0].tolist() == [0, 1, 0, 0, 1, 0, 0]
+
+
+def test_sine_sequences():
+    w, s = data.make_sine_sequences(4, 10, np.random.default_rng(0))
+    assert w.shape == (4,) and s.shape == (4, 10) and np.all((0.2 <= w) & (w <= 0.6))
+    np.testing.assert_allclose(s[:, 2], np.sin(3 * w))
+
+
+def test_wave_regression():
+    x, y = data.make_wave_regression(200, np.random.default_rng(0), noise=0.5)
+    assert np.all(np.diff(x) >= 0) and 0 <= x.min() and x.max() <= 5
+    resid = y - data.wave_function(x)
+    assert abs(resid.std() - 0.5) < 0.08
+    assert data.wave_function(np.array([0.0]))[0] == 0.0

@@ -230,6 +230,8 @@ def test_random_matrix_has_the_requested_spectral_radius_and_tanh_only_shrinks()
     rng = np.random.default_rng(1)
     W = rec.scaled_recurrent_matrix(32, 1.3, rng)
     assert np.max(np.abs(np.linalg.eigvals(W))) == pytest.approx(1.3, rel=1e-10)
+    # with W = ρQ, ‖D Wᵀ v‖ ≤ ρ ‖v‖ for any diagonal D with entries in [0, 1]: tanh can only shrink
+    W = rec.scaled_recurrent_matrix(32, 1.3, rng, orthogonal=True)
     x, g = rng.normal(size=(25, 1, 2)), rng.normal(size=(1, 32))
     args = (x, np.zeros((1, 32)), rng.normal(size=(2, 32)), W, np.zeros(32), g)
     lin, th = rec.state_gradient_norms(*args, "identity"), rec.state_gradient_norms(*args, "tanh")
