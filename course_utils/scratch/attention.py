@@ -172,21 +172,22 @@ def multi_head_attention_backward(dout: np.ndarray, cache):
 
 # ------------------------------------------------------------ hard attention
 def hard_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, rng: np.random.Generator | None = None,
-                   mask: np.ndarray | None = None) -> np.ndarray:
+                   mask: np.ndarray | None = None, samples: int | None = None) -> np.ndarray:
     """One value per query instead of an average: the best-scoring key's (``rng=None``), or one key
     drawn with the soft attention weights as probabilities (stochastic hard attention, Xu et al., 2015).
 
     The choice is a discrete jump: the output has no useful gradient with respect to the scores,
     which is why hard attention is trained with sampling (REINFORCE), not backpropagation.
-    ``q (Tq, d)``, ``k (Tk, d)``, ``v (Tk, dv)`` → ``(Tq, dv)``.
+    ``q (Tq, d)``, ``k (Tk, d)``, ``v (Tk, dv)`` → ``(Tq, dv)``; with ``samples = m`` (and ``rng``),
+    ``m`` independent draws at once, ``(m, Tq, dv)``.
     """
     _, cache = dot_product_attention_forward(q, k, v, mask)
     A = cache["weights"]
     if rng is None:
-        idx = np.argmax(A, axis=-1)
-    else:
-        idx = np.array([rng.choice(A.shape[-1], p=row) for row in A])
-    return v[idx]
+        return v[np.argmax(A, axis=-1)]
+    u = rng.random((samples or 1, A.shape[0], 1))
+    idx = np.minimum((u > np.cumsum(A, axis=-1)[None]).sum(axis=-1), A.shape[-1] - 1)  # inverse CDF
+    return v[idx] if samples else v[idx[0]]
 
 
 # --------------------------------------------------------- positional encodings
