@@ -44,7 +44,7 @@ CLIPPED_LOSS_MAX = 0.05
 #: the echo state network's normalised RMSE, 10 steps ahead on Mackey–Glass; must also beat the baselines
 ESN_NRMSE_MAX = 0.1
 #: many-to-one: accuracy telling original text windows from shuffled ones (chance 0.5)
-SHUFFLE_ACC_MIN = 0.75
+SHUFFLE_ACC_MIN = 0.7
 #: many-to-many: accuracy of the bidirectional tagger marking word ends (the causal one cannot see the next character)
 WORD_END_ACC_MIN = 0.98
 #: one-to-many: mean squared error of the generated sine waves (predicting 0 scores about 0.5)
