@@ -18,7 +18,7 @@
   and ``position_ablation``.
 - Thresholds shared with the tests: ``VARIANCE_TOL``, ``NW_GAIN_MIN``, ``HARD_SOFT_TOL``,
   ``LSTM_BITS_MAX``, ``TRANSFORMER_BITS_MAX``, ``COPY_TRANSFORMER_MIN``, ``COPY_LSTM_MAX``,
-  ``NO_POSITION_MAX``, ``WITH_POSITION_MIN``.
+  ``COPY_DIAGONAL_MIN``, ``NO_POSITION_MAX``, ``WITH_POSITION_MIN``.
 - Checks: ``check_positional_encoding`` (implement), ``check_masked_attention`` (debug),
   ``check_mha_parameters`` (derive), ``check_logit_std`` (predict), ``check_bandwidth_design`` (design).
 """
@@ -53,6 +53,8 @@ TRANSFORMER_BITS_MAX = 3.25
 #: copy task, token accuracy on the copied half (chance 1/32 ≈ 0.031)
 COPY_TRANSFORMER_MIN = 0.8
 COPY_LSTM_MAX = 0.06
+#: share of the copier's second-half queries that look exactly COPY_LENGTH back
+COPY_DIAGONAL_MIN = 0.8
 #: position ablation on the short copy task: without positions the model fails, with any scheme it copies
 NO_POSITION_MAX = 0.2
 WITH_POSITION_MIN = 0.6
@@ -445,13 +447,13 @@ def copy_task_run(kind: str, steps: int, seed: int = 0, length: int = COPY_LENGT
 
 @torch.no_grad()
 def copy_attention(model: torch.nn.Module, seed: int = 7) -> tuple[np.ndarray, float]:
-    """The head-averaged first-layer attention weights of one copy sequence, and the mean offset
-    (key − query) of the most attended key over the second half (−``COPY_LENGTH`` for a perfect copier)."""
+    """The head-averaged first-layer attention weights of one copy sequence, and the share of the
+    second half's queries whose most attended key is exactly ``COPY_LENGTH`` positions back (the symbol to copy)."""
     x, _ = copy_batch(np.random.default_rng(seed), 1)
     scores = model.attention_scores(x.to(next(model.parameters()).device))[0][0].cpu()
     weights = torch.softmax(scores, dim=-1).mean(dim=0).numpy()
     half = np.arange(COPY_LENGTH, 2 * COPY_LENGTH)
-    return weights, float(np.mean(np.argmax(weights[half], axis=1) - half))
+    return weights, float(np.mean(np.argmax(weights[half], axis=1) == half - COPY_LENGTH))
 
 
 def position_ablation(schemes: Sequence[str] = tf.POSITIONS, steps: int = 100, seed: int = 0,
