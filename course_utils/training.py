@@ -19,6 +19,11 @@ Contract::
   ``course_utils.scratch.metrics.accuracy``.
 - ``make_loader`` wraps NumPy arrays in a seeded ``DataLoader``
   (``num_workers=0``: works everywhere, and small data is faster without workers).
+- ``train_steps`` is the step-based twin of ``fit`` for models trained on freshly drawn
+  batches (random text windows, generated tasks) rather than epochs:
+  ``next_batch(step) -> (x, y)``, optional gradient clipping (``clip``: the largest global
+  gradient norm) and a per-step ``scheduler``; it records ``train_loss``, ``grad_norm``
+  (before clipping) and ``lr`` at every step.
 """
 from __future__ import annotations
 
@@ -149,6 +154,36 @@ def fit(model: nn.Module, train_loader: DataLoader, loss_fn: Callable, optimizer
         if val_loader is not None:
             row.update({f"val_{k}": v for k, v in evaluate(model, val_loader, loss_fn, metrics, device).items()})
         history.append(**row)
+        if scheduler is not None:
+            scheduler.step()
+    return history
+
+
+def train_steps(model: nn.Module, next_batch: Callable[[int], tuple], loss_fn: Callable,
+                optimizer: torch.optim.Optimizer, steps: int, clip: float | None = None, scheduler=None,
+                device: torch.device | str | None = None, progress: bool = True, desc: str = "training",
+                history: History | None = None) -> History:
+    """Train ``model`` for ``steps`` optimiser steps on ``next_batch(step)`` and return its per-step :class:`History`."""
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    device = torch.device(device) if device is not None else get_device()
+    model.to(device)
+    model.train()
+    history = history or History()
+    for step in progress_bar(range(steps), desc=desc, unit="step", show=progress):
+        xb, yb = next_batch(step)
+        xb, yb = xb.to(device), yb.to(device)
+        loss = loss_fn(model(xb), yb)
+        if not torch.isfinite(loss):
+            history.diverged = True
+            history.message = divergence_message(desc, step + 1, loss.item())
+            break
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        max_norm = clip if clip is not None else float("inf")
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        history.append(train_loss=loss.item(), grad_norm=float(norm), lr=optimizer.param_groups[0]["lr"])
+        optimizer.step()
         if scheduler is not None:
             scheduler.step()
     return history

@@ -7,6 +7,9 @@
 - Every loss is computed stably from logits where it takes logits: no
   ``log(0)`` and no overflow, even for logits of ±1000.
 
+``label_smoothing_cross_entropy`` scores the logits against the smoothed target
+``(1 − ε) onehot(y) + ε / C`` instead of the one-hot label (Szegedy et al., 2016).
+
 Each loss is compared with PyTorch's loss and autograd gradient in
 ``tests/unit/scratch/test_losses.py``.
 """
@@ -55,3 +58,22 @@ def sigmoid_bce(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndar
         raise ValueError(f"sigmoid_bce: logits {z.shape} and targets {t.shape} differ")
     loss = float(np.mean(np.logaddexp(0.0, z) - t * z))
     return loss, (sigmoid(z) - t) / z.size
+
+
+def label_smoothing_cross_entropy(logits: np.ndarray, y: np.ndarray, smoothing: float = 0.1):
+    """Mean cross-entropy of ``logits (n, C)`` against ``q = (1 − ε) onehot(y) + ε / C``, ``ε = smoothing``.
+
+    Returns ``(loss, dlogits)`` with ``dlogits = (softmax(logits) − q) / n``. The loss is smallest
+    when the model puts ``1 − ε + ε/C`` on the label, not 1: the logits stop growing (the
+    model is never pushed to infinite confidence). Equals
+    ``torch.nn.functional.cross_entropy(…, label_smoothing=ε)``.
+    """
+    if logits.ndim != 2 or y.shape != (logits.shape[0],):
+        raise ValueError(f"label_smoothing_cross_entropy: logits {logits.shape} need shape (n, C) and y {y.shape} shape (n,)")
+    if not 0 <= smoothing < 1:
+        raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
+    n, C = logits.shape
+    q = np.full((n, C), smoothing / C)
+    q[np.arange(n), y] += 1 - smoothing
+    logp = log_softmax(logits, axis=1)
+    return -float(np.sum(q * logp) / n), (np.exp(logp) - q) / n

@@ -158,3 +158,84 @@ def test_cycles_vs_trees_is_seeded_and_shuffled_and_checks_arguments():
         data.make_cycles_vs_trees(10, np.random.default_rng(0), min_nodes=2)
     with pytest.raises(ValueError, match="n must be"):
         data.make_cycles_vs_trees(0, np.random.default_rng(0))
+# ---------------------------------------------------------- text and sequences
+def test_char_vocab_round_trips_and_names_unknown_characters():
+    v = data.CharVocab.from_text("hello world")
+    assert v.chars == " dehlorw" and len(v) == 8
+    ids = v.encode("hold")
+    assert ids.dtype == np.int64 and v.decode(ids) == "hold"
+    with pytest.raises(ValueError, match="'z'"):
+        v.encode("holz")
+    with pytest.raises(ValueError, match="ids must lie"):
+        v.decode([8])
+    with pytest.raises(ValueError, match="distinct"):
+        data.CharVocab("aa")
+
+
+def test_split_text_is_contiguous_and_complete():
+    train, val = data.split_text("abcdefghij", val=0.3)
+    assert (train, val) == ("abcdefg", "hij")
+    a, b = data.split_text(np.arange(100), 0.1)
+    assert a[-1] + 1 == b[0] and len(b) == 10
+    with pytest.raises(ValueError, match="val"):
+        data.split_text("abc", 1.5)
+
+
+def test_char_corpus_of_the_python_docs():
+    c = data.load_char_corpus()
+    n = len(data.load_text())
+    assert len(c.train) + len(c.val) == n and abs(len(c.val) - 0.1 * n) <= 1
+    assert len(c.vocab) == 103  # measured: letters, digits, punctuation and a few typographic symbols
+    assert c.vocab.decode(c.train[:20]) == data.load_text()[:20]
+    small = data.load_char_corpus(max_chars=1000)
+    assert len(small.train) == 900
+
+
+def test_copy_task_repeats_the_symbols_after_a_delimiter():
+    x, y, m = data.make_copy_task(5, 4, 7, np.random.default_rng(0))
+    assert x.shape == y.shape == m.shape == (5, 8)
+    np.testing.assert_array_equal(x[:, 4], 7)  # the delimiter
+    np.testing.assert_array_equal(y[:, :-1], x[:, 1:])  # next-symbol targets
+    np.testing.assert_array_equal(y[m].reshape(5, 4), x[:, :4])  # the scored targets are the copies
+    assert x[:, :4].max() < 7
+
+
+def test_mackey_glass_is_bounded_chaotic_and_seeded():
+    s = data.make_mackey_glass(1500)
+    assert 0.3 < s.min() and s.max() < 1.4 and s.std() > 0.15
+    a = data.make_mackey_glass(1500, np.random.default_rng(1), washout=0)
+    b = data.make_mackey_glass(1500, np.random.default_rng(2), washout=0)
+    # chaos: two nearby starts end up far apart, though the first samples agree closely
+    assert abs(a[0] - b[0]) < 0.1 and np.max(np.abs(a[-300:] - b[-300:])) > 0.2
+    np.testing.assert_array_equal(a, data.make_mackey_glass(1500, np.random.default_rng(1), washout=0))
+
+
+def test_shuffle_task_keeps_the_symbols_and_only_changes_order():
+    ids = np.arange(1000) % 37
+    X, y = data.make_shuffle_task(ids, 50, 12, np.random.default_rng(0))
+    assert X.shape == (50, 12) and set(np.unique(y)) == {0, 1}
+    for row, label in zip(X, y):
+        consecutive = np.all(np.diff(row) % 37 == 1)
+        assert consecutive == (label == 0) or label == 1  # originals are consecutive runs
+    assert not np.all([np.all(np.diff(r) % 37 == 1) for r in X[y == 1]])
+
+
+def test_word_end_task_marks_the_last_letter_of_each_word():
+    v = data.CharVocab.from_text("ab cd, e")
+    ids = v.encode("ab cd, e")
+    X, Y = data.make_word_end_task(ids, v, 1, 7, np.random.default_rng(0))
+    assert v.decode(X[0]) == "ab cd, " and Y[0].tolist() == [0, 1, 0, 0, 1, 0, 0]
+
+
+def test_sine_sequences():
+    w, s = data.make_sine_sequences(4, 10, np.random.default_rng(0))
+    assert w.shape == (4,) and s.shape == (4, 10) and np.all((0.2 <= w) & (w <= 0.6))
+    np.testing.assert_allclose(s[:, 2], np.sin(3 * w))
+
+
+def test_wave_regression():
+    x, y = data.make_wave_regression(200, np.random.default_rng(0), noise=0.5)
+    assert np.all(np.diff(x) >= 0) and 0 <= x.min() and x.max() <= 5
+    resid = y - data.wave_function(x)
+    assert abs(resid.std() - 0.5) < 0.08
+    assert data.wave_function(np.array([0.0]))[0] == 0.0

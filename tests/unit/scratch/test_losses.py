@@ -34,6 +34,8 @@ LOSSES = {
     "mse_loss": (losses.mse_loss, F.mse_loss, _real),
     "softmax_cross_entropy": (losses.softmax_cross_entropy, F.cross_entropy, _classes),
     "sigmoid_bce": (losses.sigmoid_bce, F.binary_cross_entropy_with_logits, _binary),
+    "label_smoothing_cross_entropy": (losses.label_smoothing_cross_entropy,
+                                      lambda p, t: F.cross_entropy(p, t, label_smoothing=0.1), _classes),
 }
 
 
