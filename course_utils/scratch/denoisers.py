@@ -216,7 +216,7 @@ def _eval_loss(model: nn.Module, batch, weights: dict[str, torch.Tensor] | None 
 
 def train_denoiser(model: nn.Module, X: np.ndarray, sched: Schedule, steps: int, batch_size: int = 256,
                    lr: float = 2e-3, seed: int = 0, ema: float | None = 0.99, eval_every: int = 100,
-                   n_eval: int = 1000, show_progress: bool = True) -> DenoiserTrainingResult:
+                   n_eval: int = 500, show_progress: bool = True) -> DenoiserTrainingResult:
     """Adam on ``diffusion.noise_prediction_loss`` for ``steps`` minibatches (cosine-decayed ``lr``).
 
     With ``ema`` the model ends with the bias-corrected moving average of its weights

@@ -19,14 +19,22 @@ size with the same reference: these distances shrink as the sets grow.
 - :class:`DigitClassifier`: a small CNN; its 64 penultimate activations are the features.
 - :func:`digit_yardstick` ``(X, y, seed=0)``: splits the digits (``n_reference`` held out
   as the reference), trains the classifier on the rest, and returns a
-  :class:`DigitYardstick`; cached in memory, so a kernel trains it once per seed.
+  :class:`DigitYardstick`; cached in memory, so a kernel trains it once per seed
+  (about 1 s of CPU). Every chapter calls it with the defaults on
+  ``data.load_digits()``, so that the numbers of chapters 17–19 are comparable;
+  generative models train on ``yardstick.train_images`` (797 digits) only.
 - :meth:`DigitYardstick.score` ``(images) -> SampleScore``: the Fréchet distance to the
   held-out digits, the classifier's mean confidence and the entropy of its
   predicted classes. Numbers from different classifier seeds are not comparable:
-  compare models within one yardstick.
+  compare models within one yardstick, on sets of the same size (500 in chapter 19).
 - Negative controls: :meth:`DigitYardstick.gaussian_baseline` (a Gaussian with full
   covariance fitted to the pixels, :func:`fitted_gaussian`) and :func:`blur`
   (neighbour-averaged digits) must score clearly worse than real digits.
+
+Measured with the defaults (seed 0, 500 images per set, 4–7 draws each): real training digits
+4.3–9.6; the fitted Gaussian 64–77; blurred digits 309–319; chapter 19's DDPM (500 U-Net
+steps) 40–41. The classifier is right on 97.0 % of the held-out digits (97.3–97.7 % with
+seeds 1 and 2); real digits get confidence 0.99 and class entropy 2.30 (ln 10 = 2.303).
 """
 from __future__ import annotations
 
