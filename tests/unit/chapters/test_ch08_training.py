@@ -62,6 +62,7 @@ def test_robust_regression_assert_and_its_negative_control():
     clean_ratio = clean["errors"]["L2"] / clean["errors"]["Huber"]
     assert not np.all(clean_ratio >= ch.ROBUST_RATIO_MIN)
     np.testing.assert_allclose(clean_ratio, 1.0, rtol=1e-6)  # every residual inside δ: Huber is L2
+    assert clean["errors"]["L1"].mean() > clean["errors"]["L2"].mean()  # without outliers L1 is the least precise
     assert "L2: ŷ" in " ".join(t.get_text() for t in ch.plot_robust_fits(study).get_legend().get_texts())
 
 
