@@ -253,3 +253,14 @@ def test_make_mlp_layers():
     m = ch.make_mlp(0.5, width=16, batchnorm=True)
     kinds = [type(mod) for mod in m]
     assert kinds.count(nn.Dropout) == 2 and kinds.count(nn.BatchNorm1d) == 2 and m[-1].out_features == 10
+
+
+def test_the_widget_grid_supports_the_notebooks_reading():
+    acc = {(p, wd): ch.train_regularized(p, wd, seed=0)[1]["val_acc"][-1] for p in ch.DROPOUTS for wd in ch.WEIGHT_DECAYS}
+    train = {k: ch.train_regularized(*k, seed=0)[1]["train_acc"][-1] for k in acc}
+    best = max(acc, key=acc.get)
+    assert best == (max(ch.DROPOUTS), max(ch.WEIGHT_DECAYS))  # both knobs at their strongest
+    assert acc[(0.0, max(ch.WEIGHT_DECAYS))] < acc[best] and acc[(max(ch.DROPOUTS), 0.0)] < acc[best]
+    assert abs(acc[(0.0, 1e-3)] - acc[(0.0, 0.0)]) < 0.01  # 1e-3 barely does anything in 30 epochs
+    assert train[(0.0, 0.0)] > 0.99 and train[(0.0, 1e-2)] < train[(0.0, 0.0)]  # memorisation, slowed by decay
+    assert train[(0.5, 0.0)] < 0.9  # dropout keeps the training accuracy well below 100 %
