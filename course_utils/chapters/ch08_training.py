@@ -1,6 +1,6 @@
 """Chapter 08 · training neural networks: figures, the widget, experiments and exercise checks.
 
-- Losses: ``loss_twin_errors`` (ours vs torch), ``plot_losses`` (value and gradient against
+- Losses: ``plot_losses`` (value and gradient against
   the residual or the margin), ``robust_regression_study`` (L2, Huber and L1 on a line with
   outliers) and ``plot_robust_fits``.
 - Initialisation: ``symmetry_study`` (zero / constant / random init of a trained MLP),
@@ -10,7 +10,7 @@
   ``lr_range_test`` with ``plot_range_test``, and ``train_digits``.
 - Learning curves: ``learning_curve_gallery`` (real runs with ``training.fit``),
   ``diagnose`` and ``plot_learning_curves``.
-- Hyperparameter search: ``search_objective``, ``search_study`` and ``plot_search``.
+- Hyperparameter search: ``search_study`` and ``plot_search`` (on ``scratch.hyperparameter_search``).
 - The debugging recipe: ``debugging_recipe`` with planted bugs (``BUGS``).
 - Thresholds shared by the notebook and the tests are the constants below.
 - Checks: ``check_huber_loss`` (implement), ``check_relu_xavier_prediction`` (predict),
@@ -31,6 +31,7 @@ from torch import nn
 
 from .. import checks, data, plotting, training
 from ..config import get_device
+from ..scratch import hyperparameter_search as hps
 from ..scratch import initialization as ini
 from ..scratch import losses, schedules
 from ..scratch.metrics import accuracy
@@ -57,26 +58,6 @@ SCHEME_LABELS = {"zero": "zero", "small": "small N(0, 0.01²)", "large": "large 
 
 
 # ------------------------------------------------------------------------ losses
-def loss_twin_errors(rng: np.random.Generator) -> dict[str, float]:
-    """Largest relative difference, value and gradient, between each new loss and PyTorch's."""
-    F = torch.nn.functional
-    pred, target = rng.normal(scale=2, size=(8, 5)), rng.normal(size=(8, 5))
-    logits, labels = rng.normal(scale=2, size=(8, 4)), rng.integers(0, 4, 8)
-    signs = rng.choice([-1.0, 1.0], size=8)
-    cases = {"l1_loss": (losses.l1_loss, F.l1_loss, pred, target),
-             "huber_loss": (losses.huber_loss, F.huber_loss, pred, target),
-             "hinge_loss": (losses.hinge_loss, lambda s, y: torch.clamp(1 - y * s, min=0).mean(), logits[:, 0], signs),
-             "multiclass_hinge_loss": (losses.multiclass_hinge_loss, F.multi_margin_loss, logits, labels)}
-    out = {}
-    for name, (ours, twin, p, t) in cases.items():
-        value, grad = ours(p, t)
-        pt = torch.tensor(p, requires_grad=True)
-        tv = twin(pt, torch.as_tensor(t))
-        tv.backward()
-        out[name] = max(abs(value - tv.item()) / abs(tv.item()), float(np.max(np.abs(grad - pt.grad.numpy()))))
-    return out
-
-
 def _per_point(loss_fn: Callable, points: np.ndarray, target: float) -> tuple[np.ndarray, np.ndarray]:
     vals = [loss_fn(np.array([p]), np.array([target])) for p in points]
     return np.array([v for v, _ in vals]), np.array([g[0] for _, g in vals])
@@ -485,35 +466,20 @@ def plot_learning_curves(runs: dict[str, training.History]):
 
 
 # ---------------------------------------------------------- hyperparameter search
-def search_objective(U: np.ndarray, optimum: np.ndarray, weight2: float, width: float = 0.1) -> np.ndarray:
-    """A stand-in validation error on [0, 1]²: ``g(u₁ − a₁) + weight2·g(u₂ − a₂)``, ``g(t) = 1 − exp(−t²/2w²)``.
-
-    ``weight2 = 0.05``: only the first hyperparameter matters (say, the log learning rate);
-    ``weight2 = 1``: both matter equally. ``U (..., 2)``.
-    """
-    g = lambda t: 1 - np.exp(-t ** 2 / (2 * width ** 2))  # noqa: E731
-    return g(U[..., 0] - optimum[0]) + weight2 * g(U[..., 1] - optimum[1])
-
-
-def grid_points(budget: int) -> np.ndarray:
-    """A k×k grid at the centres of the cells of [0, 1]² (``budget = k²``)."""
-    k = int(round(np.sqrt(budget)))
-    if k * k != budget:
-        raise ValueError(f"a square grid needs a square budget (4, 9, 16, …), got {budget}")
-    g = (np.arange(k) + 0.5) / k
-    return np.array([(u, v) for u in g for v in g])
-
-
 def search_study(weight2: float, budget: int = 16, seeds: int = 1000, width: float = 0.1) -> dict[str, np.ndarray]:
-    """Regret (best value found − 0) of grid and of random search on ``seeds`` random objectives
-    (random optimum) and random draws, at the same ``budget``."""
-    grid = grid_points(budget)
+    """Best value found (the regret: the minimum is 0) by grid and by random search at the same ``budget``, on
+    ``seeds`` objectives ``hyperparameter_search.bumps`` with weights ``(1, weight2)`` and a random optimum."""
+    grid = hps.grid_points(budget)
     out: dict[str, list[float]] = {"grid": [], "random": []}
     for s in range(int(seeds)):
         rng = np.random.default_rng(s)
         optimum = rng.uniform(0, 1, 2)
-        out["grid"].append(search_objective(grid, optimum, weight2, width).min())
-        out["random"].append(search_objective(rng.uniform(0, 1, (budget, 2)), optimum, weight2, width).min())
+
+        def objective(U, optimum=optimum):
+            return hps.bumps(U, optimum, (1.0, weight2), width)
+
+        out["grid"].append(hps.best_found(objective, grid))
+        out["random"].append(hps.best_found(objective, hps.random_points(budget, 2, rng)))
     g, r = np.array(out["grid"]), np.array(out["random"])
     return {"grid": g, "random": r, "ratio": float(g.mean() / r.mean()), "random_wins": float(np.mean(r < g))}
 
@@ -521,20 +487,20 @@ def search_study(weight2: float, budget: int = 16, seeds: int = 1000, width: flo
 def plot_search(weight2: float = 0.05, budget: int = 16, seed: int = 3, width: float = 0.1):
     """The objective with the grid's and random search's points, and both projected on u₁."""
     rng = np.random.default_rng(seed)
-    optimum, R, G = rng.uniform(0, 1, 2), None, grid_points(budget)
-    R = rng.uniform(0, 1, (budget, 2))
+    optimum = rng.uniform(0, 1, 2)
+    G, R = hps.grid_points(budget), hps.random_points(budget, 2, rng)
+    f = functools.partial(hps.bumps, optimum=optimum, weights=(1.0, weight2), width=width)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     u = np.linspace(0, 1, 201)
     uu, vv = np.meshgrid(u, u)
-    axes[0].contourf(uu, vv, search_objective(np.stack([uu, vv], -1), optimum, weight2, width), levels=20,
-                     cmap="Greys_r", alpha=0.6)
+    axes[0].contourf(uu, vv, f(np.stack([uu, vv], -1)), levels=20, cmap="Greys_r", alpha=0.6)
     axes[0].scatter(*G.T, color=plotting.COLORS[0], label="grid", zorder=3)
     axes[0].scatter(*R.T, color=plotting.COLORS[1], marker="^", label="random", zorder=3)
     axes[0].set(xlabel="u₁ (matters)", ylabel="u₂ (barely matters)", title="Objective (dark = low error)")
     axes[0].legend(loc="upper right", frameon=True)
-    axes[1].plot(u, search_objective(np.stack([u, np.full_like(u, optimum[1])], -1), optimum, weight2, width), "k", lw=1)
+    axes[1].plot(u, f(np.stack([u, np.full_like(u, optimum[1])], -1)), "k", lw=1)
     for pts, c, m, name in ((G, 0, "o", "grid"), (R, 1, "^", "random")):
-        vals = search_objective(pts, optimum, weight2, width)
+        vals = f(pts)
         axes[1].scatter(pts[:, 0], vals, color=plotting.COLORS[c], marker=m,
                         label=f"{name}: {len(np.unique(pts[:, 0]))} distinct u₁, best {vals.min():.3f}")
     axes[1].set(xlabel="u₁", ylabel="error", title="Each point's error against u₁ (curve: u₂ at its best)")
