@@ -26,7 +26,7 @@ import numpy as np
 __all__ = [
     "make_blobs", "make_moons", "make_circles", "make_spirals", "make_xor",
     "make_separable", "load_digits", "load_mnist", "load_photo", "load_text",
-    "Split", "split", "standardize", "TOY_SETS", "make_toy", "SHAPE_NAMES", "Shapes", "make_shapes",
+    "Split", "split", "standardize", "TOY_SETS", "make_toy", "SHAPE_NAMES", "Shapes", "make_shapes", "load_relief",
 ]
 
 
@@ -408,3 +408,24 @@ def make_shapes(n: int, rng: np.random.Generator, size: int = 32, max_objects: i
         boxes.append(all_boxes[i, exists[i]])
         labels.append(kinds[i, exists[i]].astype(np.int64))
     return Shapes(images, masks.astype(np.int64), instances.astype(np.int64), boxes, labels)
+
+
+def load_relief(size: int = 128) -> np.ndarray:
+    """A colourful texture that ships with matplotlib: the Jacksboro fault elevation map, hill-shaded.
+
+    Matplotlib's ``jacksboro_fault_dem.npz`` (a 344×403 digital elevation model) is lit
+    from the north-west (``matplotlib.colors.LightSource``) and coloured with the
+    ``gist_earth`` colour map: ridges, valleys and shadows give a texture of many scales.
+    Returns ``(3, size, size)`` floats in ``[0, 1]`` (a centred square crop, resampled).
+    """
+    import matplotlib.cbook as cbook
+    from matplotlib import colormaps
+    from matplotlib.colors import LightSource
+
+    elevation = np.asarray(cbook.get_sample_data("jacksboro_fault_dem.npz")["elevation"], dtype=np.float64)
+    s = min(elevation.shape)
+    elevation = elevation[:s, :s]
+    rgb = LightSource(azdeg=315, altdeg=45).shade(elevation, cmap=colormaps["gist_earth"], blend_mode="overlay",
+                                                  vert_exag=0.05)[..., :3]
+    idx = np.linspace(0, s - 1, size).round().astype(int)
+    return np.ascontiguousarray(rgb[idx][:, idx].transpose(2, 0, 1))
