@@ -17,6 +17,11 @@ Contract::
   widgets draw that message.
 - Metrics are functions ``(outputs, targets) -> float``, e.g.
   ``course_utils.scratch.metrics.accuracy``.
+- ``fit_steps`` is the same loop counted in optimiser steps instead of epochs, for
+  runs sized by steps or fed by a batch sampler (class-balanced batches, random
+  augmentations): ``fit_steps(model, next_batch, loss_fn, optimizer, steps=300)`` with
+  ``next_batch(step) -> (x, y)``; the scheduler (e.g. cosine over ``steps``) steps after
+  every update, and the history holds ``loss`` per step.
 - ``make_loader`` wraps NumPy arrays in a seeded ``DataLoader``
   (``num_workers=0``: works everywhere, and small data is faster without workers).
 """
@@ -151,4 +156,32 @@ def fit(model: nn.Module, train_loader: DataLoader, loss_fn: Callable, optimizer
         history.append(**row)
         if scheduler is not None:
             scheduler.step()
+    return history
+
+
+def fit_steps(model: nn.Module, next_batch: Callable[[int], tuple], loss_fn: Callable,
+              optimizer: torch.optim.Optimizer, steps: int, scheduler=None, device: torch.device | str | None = None,
+              progress: bool = True, history: History | None = None) -> History:
+    """Train ``model`` for ``steps`` updates on batches ``next_batch(step) -> (x, y)``; returns a :class:`History`
+    with ``loss`` per step (see module docstring). Stops and sets ``history.diverged`` on a non-finite loss."""
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    device = torch.device(device) if device is not None else get_device()
+    model.to(device)
+    model.train()
+    history = history or History()
+    for step in progress_bar(range(steps), desc="training", unit="step", show=progress):
+        xb, yb = next_batch(step)
+        loss = loss_fn(model(xb.to(device)), yb.to(device))
+        if not torch.isfinite(loss):
+            history.diverged = True
+            history.message = divergence_message("training", step + 1, loss.item())
+            break
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        history.append(loss=loss.item())
+    model.eval()
     return history

@@ -65,3 +65,27 @@ def test_loader_and_argument_errors():
         training.fit(nn.Linear(2, 1), None, None, None, epochs=0)
     with pytest.raises(KeyError, match="recorded"):
         training.History()["nope"]
+
+
+def test_fit_steps_counts_steps_steps_the_scheduler_and_detects_divergence():
+    torch.manual_seed(0)
+    X, y = data.make_blobs(200, np.random.default_rng(0), centers=3, std=0.4)
+    Xt, yt = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
+    g = torch.Generator().manual_seed(0)
+
+    def next_batch(step):
+        idx = torch.randint(0, len(Xt), (32,), generator=g)
+        return Xt[idx], yt[idx]
+
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 40)
+    h = training.fit_steps(model, next_batch, nn.CrossEntropyLoss(), opt, steps=40, scheduler=sched, device="cpu",
+                           progress=False)
+    assert len(h["loss"]) == 40 and np.mean(h["loss"][-5:]) < h["loss"][0] / 3
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12) and not model.training
+    bad = training.fit_steps(model, next_batch, lambda out, yb: out.sum() * float("nan"), opt, steps=5,
+                             device="cpu", progress=False)
+    assert bad.diverged and "step 1" in bad.message
+    with pytest.raises(ValueError, match="steps"):
+        training.fit_steps(model, next_batch, nn.CrossEntropyLoss(), opt, steps=0)
