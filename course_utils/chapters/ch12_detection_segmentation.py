@@ -58,6 +58,24 @@ def _batches(arrays: Sequence[np.ndarray], batch_size: int, seed: int) -> Callab
     return next_batch
 
 
+def _random_crops(images: np.ndarray, masks: np.ndarray, batch_size: int, crop: int, seed: int) -> Callable[[int], tuple]:
+    """``next_batch(step)``: ``batch_size`` random ``crop``×``crop`` windows of random training images and their masks.
+
+    A fully convolutional network can train on small crops and then segment whole images:
+    every output pixel only ever sees its receptive field.
+    """
+    images, masks = torch.as_tensor(images, dtype=torch.float32), torch.as_tensor(masks, dtype=torch.float32)
+    g = torch.Generator().manual_seed(seed)
+    side = images.shape[-1]
+
+    def next_batch(step):
+        idx = torch.randint(0, len(images), (batch_size,), generator=g)
+        top, left = (int(v) for v in torch.randint(0, side - crop + 1, (2,), generator=g))
+        window = (idx, slice(None), slice(top, top + crop), slice(left, left + crop))
+        return images[window], masks[window]
+    return next_batch
+
+
 def _adam_cosine(model: torch.nn.Module, lr: float, steps: int):
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     return opt, torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
@@ -126,17 +144,18 @@ def plot_checkerboard(size: int = 8):
 
 
 # ------------------------------------------------------------- segmentation
-def train_segmenter(train: data.Shapes, steps: int, skips: bool = True, batch_size: int = 8, lr: float = 3e-3,
-                    seed: int = 0, channels: Sequence[int] = UNET_CHANNELS, progress: bool = True):
+def train_segmenter(train: data.Shapes, steps: int, skips: bool = True, batch_size: int = 8, crop: int = IMAGE_SIZE,
+                    lr: float = 3e-3, seed: int = 0, channels: Sequence[int] = UNET_CHANNELS, progress: bool = True):
     """Train a :class:`segmentation.UNet` (``skips=False``: the same net without skips) to tell shape from background.
 
-    Binary cross-entropy on every pixel, Adam with a cosine schedule over ``steps``,
-    batches of random training images. Returns ``(model, history)`` (``training.fit_steps``).
+    Binary cross-entropy on every pixel, Adam with a cosine schedule over ``steps``, batches of
+    ``batch_size`` random ``crop``×``crop`` windows of training images (one window position per batch;
+    the default trains on whole images; a fully convolutional net can also learn from smaller crops). Returns ``(model, history)`` (``training.fit_steps``).
     """
     torch.manual_seed(seed)
     model = segmentation.UNet(channels, skips=skips)
     opt, sched = _adam_cosine(model, lr, steps)
-    next_batch = _batches([train.images, (train.masks > 0)[:, None]], batch_size, seed)
+    next_batch = _random_crops(train.images, (train.masks > 0)[:, None], batch_size, crop, seed)
     history = training.fit_steps(model, next_batch, torch.nn.functional.binary_cross_entropy_with_logits, opt, steps,
                                  scheduler=sched, device="cpu", progress=progress)
     return model, history

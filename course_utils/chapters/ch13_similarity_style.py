@@ -58,7 +58,7 @@ class VerificationSplit:
     test_pairs: tuple
 
 
-def verification_split(seed: int = 0, n_pairs: int = 2000) -> VerificationSplit:
+def verification_split(seed: int = 0, n_pairs: int = 6000) -> VerificationSplit:
     """Seen digits 0–6 for training; the unseen 7–9 split in halves, each half giving ``n_pairs`` balanced pairs."""
     X, y = small_mnist()
     rng = np.random.default_rng(seed)
@@ -97,18 +97,18 @@ def balanced_batches(X: np.ndarray, y: np.ndarray, classes: int = 7, per_class: 
 
 def train_embedding(X: np.ndarray, y: np.ndarray, steps: int, margin: float = 0.2, mining: str = "all",
                     dim: int = 32, channels=(32, 64), per_class: int = 8, lr: float = 1e-3, seed: int = 0,
-                    progress: bool = True):
+                    progress: bool = True, model: torch.nn.Module | None = None):
     """Train a ``sim.EmbeddingNet`` with the batch-all (``mining="all"``) or batch-hard triplet loss.
 
     Returns ``(model, history)``; Adam at a constant learning rate, ``steps`` batches of 7 classes ×
-    ``per_class`` images. (With this normalised embedding, batch-hard mining collapses every
+    ``per_class`` images; ``model`` continues training a given network instead of a new one. (With this normalised embedding, batch-hard mining collapses every
     embedding to nearly one point within a hundred steps; ``tests/unit/chapters/test_ch13_similarity_style.py``
     shows it.)
     """
     if mining not in ("hard", "all"):
         raise ValueError(f"mining must be 'hard' or 'all', got {mining!r}")
     torch.manual_seed(seed)
-    model = sim.EmbeddingNet(channels, dim=dim, side=X.shape[-1])
+    model = model if model is not None else sim.EmbeddingNet(channels, dim=dim, side=X.shape[-1])
     loss = sim.batch_hard_triplet_loss if mining == "hard" else sim.batch_all_triplet_loss
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     history = training.fit_steps(model, balanced_batches(X, y, per_class=per_class, seed=seed),

@@ -203,13 +203,19 @@ def batch_all_loops(emb: np.ndarray, labels: np.ndarray, margin: float) -> float
     return float(np.mean(losses)) if losses else 0.0
 
 
-def batch_hard_triplet_loss(emb: torch.Tensor, labels: torch.Tensor, margin: float = 0.2) -> torch.Tensor:
-    """Batch-hard triplet loss in torch: every anchor against its farthest positive and nearest negative."""
+def batch_hard_triplet_loss(emb: torch.Tensor, labels: torch.Tensor, margin: float | None = 0.2) -> torch.Tensor:
+    """Batch-hard triplet loss in torch: every anchor against its farthest positive and nearest negative.
+
+    ``margin=None`` uses the *soft margin* ``log(1 + exp(d_p − d_n))`` instead of
+    ``max(0, d_p − d_n + margin)`` (Hermans et al.): it never reaches 0 and keeps pushing.
+    """
     d = pairwise_distances(emb)
     same = labels[:, None] == labels[None, :]
     eye = torch.eye(len(labels), dtype=torch.bool, device=emb.device)
     hardest_pos = torch.where(same & ~eye, d, torch.zeros_like(d)).max(dim=1).values
     hardest_neg = torch.where(same, torch.full_like(d, float("inf")), d).min(dim=1).values
+    if margin is None:
+        return nn.functional.softplus(hardest_pos - hardest_neg).mean()
     return torch.relu(hardest_pos - hardest_neg + margin).mean()
 
 
