@@ -150,7 +150,8 @@ def train_segmenter(train: data.Shapes, steps: int, skips: bool = True, batch_si
 
     Binary cross-entropy on every pixel, Adam with a cosine schedule over ``steps``, batches of
     ``batch_size`` random ``crop``×``crop`` windows of training images (one window position per batch;
-    the default trains on whole images; a fully convolutional net can also learn from smaller crops). Returns ``(model, history)`` (``training.fit_steps``).
+    the default trains on whole images; a fully convolutional net can also learn from smaller crops).
+    Returns ``(model, history)`` (``training.fit_steps``).
     """
     torch.manual_seed(seed)
     model = segmentation.UNet(channels, skips=skips)

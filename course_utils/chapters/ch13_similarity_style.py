@@ -101,9 +101,9 @@ def train_embedding(X: np.ndarray, y: np.ndarray, steps: int, margin: float = 0.
     """Train a ``sim.EmbeddingNet`` with the batch-all (``mining="all"``) or batch-hard triplet loss.
 
     Returns ``(model, history)``; Adam at a constant learning rate, ``steps`` batches of 7 classes ×
-    ``per_class`` images; ``model`` continues training a given network instead of a new one. (With this normalised embedding, batch-hard mining collapses every
-    embedding to nearly one point within a hundred steps; ``tests/unit/chapters/test_ch13_similarity_style.py``
-    shows it.)
+    ``per_class`` images; ``model`` continues training a given network instead of a new one. (With this
+    normalised embedding, batch-hard mining collapses every embedding to nearly one point within a
+    hundred steps; ``tests/unit/chapters/test_ch13_similarity_style.py`` shows it.)
     """
     if mining not in ("hard", "all"):
         raise ValueError(f"mining must be 'hard' or 'all', got {mining!r}")
