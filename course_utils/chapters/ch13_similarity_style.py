@@ -97,7 +97,7 @@ def balanced_batches(X: np.ndarray, y: np.ndarray, classes: int = 7, per_class: 
 
 def train_embedding(X: np.ndarray, y: np.ndarray, steps: int, margin: float = 0.2, mining: str = "all",
                     dim: int = 32, channels=(32, 64), per_class: int = 8, lr: float = 1e-3, seed: int = 0,
-                    progress: bool = True, model: torch.nn.Module | None = None):
+                    progress: bool = True, model: torch.nn.Module | None = None, normalize: bool = True):
     """Train a ``sim.EmbeddingNet`` with the batch-all (``mining="all"``) or batch-hard triplet loss.
 
     Returns ``(model, history)``; Adam at a constant learning rate, ``steps`` batches of 7 classes ×
@@ -108,7 +108,7 @@ def train_embedding(X: np.ndarray, y: np.ndarray, steps: int, margin: float = 0.
     if mining not in ("hard", "all"):
         raise ValueError(f"mining must be 'hard' or 'all', got {mining!r}")
     torch.manual_seed(seed)
-    model = model if model is not None else sim.EmbeddingNet(channels, dim=dim, side=X.shape[-1])
+    model = model if model is not None else sim.EmbeddingNet(channels, dim=dim, side=X.shape[-1], normalize=normalize)
     loss = sim.batch_hard_triplet_loss if mining == "hard" else sim.batch_all_triplet_loss
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     history = training.fit_steps(model, balanced_batches(X, y, per_class=per_class, seed=seed),
@@ -171,19 +171,20 @@ def plot_pair_distances(embeddings: dict[str, np.ndarray], split: VerificationSp
 
 # ------------------------------------------------------------------- widget
 WIDGET_MARGINS = (0.0, 0.1, 0.3, 0.6, 1.0)
-WIDGET_STEPS = 120
+WIDGET_STEPS = 200
 
 
 @functools.cache
 def margin_embedding(margin: float, steps: int = WIDGET_STEPS, seed: int = 0) -> dict[str, np.ndarray]:
-    """A 2-D embedding (on the unit circle) trained with batch-all mining and margin ``margin``; cached per margin.
+    """A 2-D embedding (not normalised: anywhere in the plane) trained with batch-all mining and margin ``margin``;
+    cached per margin.
 
     Returns the embeddings and labels of 300 seen and 300 unseen images, the final training
     loss and the verification accuracy on unseen pairs.
     """
     split = verification_split(seed, n_pairs=600)
     model, history = train_embedding(split.X_train, split.y_train, steps, margin=margin, dim=2, channels=(16, 32),
-                                     per_class=6, lr=3e-3, seed=seed, progress=False)
+                                     per_class=8, lr=3e-3, seed=seed, progress=False, normalize=False)
     rng = np.random.default_rng(seed)
     seen = rng.choice(len(split.y_train), 300, replace=False)
     unseen = rng.choice(len(split.y_unseen), 300, replace=False)
@@ -202,26 +203,26 @@ def draw_embedding(margin: float = 0.3):
     r = margin_embedding(float(round(margin, 3)))
     fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.8))
     fig.set_layout_engine("none")
-    fig.subplots_adjust(left=0.04, right=0.8, bottom=0.04, top=0.82, wspace=0.1)
-    t = np.linspace(0, 2 * np.pi, 200)
+    fig.subplots_adjust(left=0.07, right=0.8, bottom=0.08, top=0.82, wspace=0.2)
+    both = np.concatenate([r["seen"], r["unseen"]])
+    lo, hi = np.percentile(both, 1, axis=0), np.percentile(both, 99, axis=0)
+    pad = 0.1 * (hi - lo).max() + 1e-6
     for ax, key, title in ((axes[0], "seen", "seen digits 0–6 (trained on)"), (axes[1], "unseen", "unseen digits 7–9")):
-        ax.plot(np.cos(t), np.sin(t), color="0.85", lw=1)
         e, lab = r[key], r[f"{key}_labels"]
         for c in np.unique(lab):
             ax.scatter(e[lab == c, 0], e[lab == c, 1], s=10, alpha=0.6, color=plotting.COLORS[int(c)], label=str(c))
         ax.set_title(title, fontsize=10)
         ax.set_aspect("equal")
-        ax.set_xlim(-1.25, 1.25)
-        ax.set_ylim(-1.25, 1.25)
-        ax.set_xticks([])
-        ax.set_yticks([])
+        ax.set_xlim(lo[0] - pad, hi[0] + pad)
+        ax.set_ylim(lo[1] - pad, hi[1] + pad)
+        ax.tick_params(labelsize=7)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="upper right", title="seen", fontsize=8)
     fig.legend(*axes[1].get_legend_handles_labels(), loc="lower right", title="unseen", fontsize=8)
     fig.suptitle(f"margin {margin:.2f}: final loss {r['loss']:.3f}, unseen-pair accuracy {r['accuracy']:.2f}")
     if margin == 0:
         plotting.show_message(axes[0], "margin 0: a loss of 0 only asks\nfor d(a, p) ≤ d(a, n)", kind="info")
     if r["collapsed"]:
-        plotting.show_message(axes[1], "collapsed: all embeddings at\nnearly one point", kind="warning")
+        plotting.show_message(axes[1], "collapsed: every image at nearly\nthe same point (see the axes)", kind="warning")
     return fig
 
 

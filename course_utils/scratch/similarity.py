@@ -272,19 +272,22 @@ class EmbeddingNet(nn.Module):
     """Images ``(n, 1, 28, 28)`` → embeddings ``(n, dim)`` of length 1.
 
     Two conv-ReLU-max-pool blocks (``channels``), a hidden layer of ``hidden`` units and a
-    linear map to ``dim`` numbers, divided by their norm: distances between embeddings
-    then lie in ``[0, 2]`` and a margin has a fixed meaning.
+    linear map to ``dim`` numbers, divided by their norm (unless ``normalize=False``): distances
+    between embeddings then lie in ``[0, 2]`` and a margin has a fixed meaning.
     """
 
-    def __init__(self, channels: Sequence[int] = (32, 64), hidden: int = 128, dim: int = 32, side: int = 28):
+    def __init__(self, channels: Sequence[int] = (32, 64), hidden: int = 128, dim: int = 32, side: int = 28,
+                 normalize: bool = True):
         super().__init__()
+        self.normalize = normalize
         c1, c2 = channels
         self.features = nn.Sequential(nn.Conv2d(1, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                                       nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())
         self.head = nn.Sequential(nn.Linear(c2 * (side // 4) ** 2, hidden), nn.ReLU(), nn.Linear(hidden, dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return nn.functional.normalize(self.head(self.features(x)), dim=1)
+        out = self.head(self.features(x))
+        return nn.functional.normalize(out, dim=1) if self.normalize else out
 
 
 class RandomTextureNet(nn.Module):

@@ -142,7 +142,7 @@ def test_unet_passes_and_the_same_net_without_skips_fails_the_miou_assert(split)
     train, test = split
     scores = {}
     for skips in (True, False):
-        model, _ = ch.train_segmenter(train, 200, skips=skips, seed=1, progress=False)
+        model, _ = ch.train_segmenter(train, 160, skips=skips, seed=1, progress=False)
         scores[skips] = ch.segmentation_scores(ch.predict_masks(model, test.images), test)["mean_iou"]
     assert scores[True] >= ch.MIOU_MIN > scores[False], scores
 

@@ -147,6 +147,8 @@ def test_networks_shapes_and_unit_length():
     out = net(torch.zeros(3, 1, 14, 14) + torch.arange(3.0)[:, None, None, None])
     assert out.shape == (3, 5)
     np.testing.assert_allclose(out.norm(dim=1).detach().numpy(), 1.0, rtol=1e-6)
+    free = sim.EmbeddingNet(channels=(4, 8), hidden=16, dim=5, side=14, normalize=False)
+    assert not np.allclose(free(torch.rand(3, 1, 14, 14)).norm(dim=1).detach().numpy(), 1.0)
     tex = sim.RandomTextureNet(kernels=(3, 5), filters=4, seed=1)
     feats = tex(torch.rand(1, 3, 9, 9))
     assert [f.shape for f in feats] == [(1, 4, 9, 9)] * 2 and all((f >= 0).all() for f in feats)
