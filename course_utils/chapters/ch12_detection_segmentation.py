@@ -299,15 +299,19 @@ def _draw_boxes(ax, boxes, classes, scores=None, dashed=False):
                     bbox=dict(facecolor="white", alpha=0.7, pad=0.5, lw=0))
 
 
-def plot_detections(shapes: data.Shapes, found: detection.Detections, n: int = 6):
-    """Held-out images with their ground-truth boxes (white, dashed) and the detections (coloured, with scores)."""
+def plot_detections(shapes: data.Shapes, found: detection.Detections | None = None, n: int = 6):
+    """Images with their ground-truth boxes (white, dashed) and, if given, the detections (coloured, with scores)."""
     fig, axes = plt.subplots(1, n, figsize=(2.0 * n, 2.3))
     for i, ax in enumerate(axes):
         ax.imshow(shapes.images[i].transpose(1, 2, 0))
         _draw_boxes(ax, shapes.boxes[i], shapes.labels[i], dashed=True)
-        _draw_boxes(ax, found.boxes[i], found.classes[i], found.scores[i])
+        if found is not None:
+            _draw_boxes(ax, found.boxes[i], found.classes[i], found.scores[i])
+        else:
+            ax.set_title(", ".join(data.SHAPE_NAMES[int(c)] for c in shapes.labels[i]), fontsize=7)
         ax.set_axis_off()
-    fig.suptitle("dashed: ground truth; coloured: detections (class, score)")
+    fig.suptitle("dashed: ground truth; coloured: detections (class, score)" if found is not None
+                 else "generated images with their true boxes (dashed) and labels")
     return fig
 
 

@@ -38,6 +38,7 @@ def test_figures_draw(split):
     assert ch.plot_checkerboard() is not None
     masks = test.masks[:3] > 0
     assert ch.plot_segmentations(test.subset(slice(0, 3)), {"truth": masks}, n=3) is not None
+    assert "true boxes" in " ".join(figure_texts(ch.plot_detections(test, n=3)))
 
 
 # ------------------------------------------------------------ widget
