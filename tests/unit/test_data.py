@@ -239,3 +239,57 @@ def test_wave_regression():
     resid = y - data.wave_function(x)
     assert abs(resid.std() - 0.5) < 0.08
     assert data.wave_function(np.array([0.0]))[0] == 0.0
+# ------------------------------------------------------------- shapes images
+@pytest.fixture(scope="module")
+def shapes():
+    return data.make_shapes(300, np.random.default_rng(0))
+
+
+def test_shapes_arrays_and_ranges(shapes):
+    n = len(shapes)
+    assert shapes.images.shape == (n, 3, 32, 32) and shapes.images.dtype == np.float32
+    assert 0 <= shapes.images.min() and shapes.images.max() <= 1
+    assert shapes.masks.shape == shapes.instances.shape == (n, 32, 32)
+    assert set(np.unique(shapes.masks)) == {0, 1, 2, 3}
+    counts = [len(b) for b in shapes.boxes]
+    assert min(counts) >= 1 and max(counts) <= 3 and len(set(counts)) == 3
+
+
+def test_shapes_masks_and_boxes_agree(shapes):
+    """Every box is the tight box of its object's visible pixels, and those pixels carry its class."""
+    for i in range(len(shapes)):
+        ids = np.unique(shapes.instances[i])
+        ids = ids[ids > 0]
+        assert len(ids) == len(shapes.boxes[i]) == len(shapes.labels[i])
+        assert np.array_equal(shapes.masks[i] > 0, shapes.instances[i] > 0)
+        for k, box, label in zip(ids, shapes.boxes[i], shapes.labels[i]):
+            ys, xs = np.nonzero(shapes.instances[i] == k)
+            np.testing.assert_array_equal(box, [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
+            assert np.all(shapes.masks[i][ys, xs] == 1 + label)
+
+
+def test_shapes_objects_stay_mostly_visible_and_differ_from_the_background(shapes):
+    for i in range(20):
+        for box in shapes.boxes[i]:
+            assert (box[2] - box[0]) >= 2 and (box[3] - box[1]) >= 2
+    # shape pixels differ from background pixels on average by far more than the noise
+    img, m = shapes.images[0], shapes.masks[0] > 0
+    assert np.linalg.norm(img[:, m].mean(1) - img[:, ~m].mean(1)) > 0.2
+
+
+def test_shapes_are_seeded_subset_and_fast():
+    import time
+
+    a = data.make_shapes(50, np.random.default_rng(1))
+    b = data.make_shapes(50, np.random.default_rng(1))
+    np.testing.assert_array_equal(a.images, b.images)
+    sub = a.subset(slice(10, 20))
+    assert len(sub) == 10 and np.array_equal(sub.masks, a.masks[10:20]) and sub.boxes[0] is a.boxes[10]
+    t0 = time.process_time()
+    data.make_shapes(2500, np.random.default_rng(0))
+    assert time.process_time() - t0 < 2.0          # about 0.3 s on one core alone; generous for a loaded machine
+
+
+def test_shapes_bad_settings_raise():
+    with pytest.raises(ValueError, match="radius"):
+        data.make_shapes(5, np.random.default_rng(0), radius=(5, 20))

@@ -94,3 +94,25 @@ def test_train_steps_reports_divergence():
     assert h.diverged and "diverged" in h.message
     with pytest.raises(ValueError, match="steps"):
         training.train_steps(model, batch, nn.functional.mse_loss, torch.optim.SGD(model.parameters(), lr=1.0), 0)
+def test_train_steps_with_a_sampler_counts_steps_the_scheduler_and_detects_divergence():
+    torch.manual_seed(0)
+    X, y = data.make_blobs(200, np.random.default_rng(0), centers=3, std=0.4)
+    Xt, yt = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
+    g = torch.Generator().manual_seed(0)
+
+    def next_batch(step):
+        idx = torch.randint(0, len(Xt), (32,), generator=g)
+        return Xt[idx], yt[idx]
+
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 40)
+    h = training.train_steps(model, next_batch, nn.CrossEntropyLoss(), opt, steps=40, scheduler=sched, device="cpu",
+                           progress=False)
+    assert len(h["train_loss"]) == 40 and np.mean(h["train_loss"][-5:]) < h["train_loss"][0] / 3
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12) and not model.training
+    bad = training.train_steps(model, next_batch, lambda out, yb: out.sum() * float("nan"), opt, steps=5,
+                             device="cpu", progress=False)
+    assert bad.diverged and "step 1" in bad.message
+    with pytest.raises(ValueError, match="steps"):
+        training.train_steps(model, next_batch, nn.CrossEntropyLoss(), opt, steps=0)
