@@ -4,7 +4,7 @@ Contract (the same for every layer of this module):
 
 - ``<name>_forward(x, *params, **options) -> (out, cache)`` and
   ``<name>_backward(dout, cache) -> dx`` or ``(dx, dw, db)``; ``dout`` has the
-  shape of ``out``. Caches are named tuples, so ``cache.indices`` (max pooling)
+  shape of ``out``. Caches are named tuples, so ``PoolCache.indices`` (max pooling)
   can be read by name.
 - Shapes follow PyTorch: images ``x (N, C, H, W)`` (batch, channels, height,
   width), kernels ``w (F, C, kh, kw)`` (``F`` filters), bias ``b (F,)``.
@@ -325,7 +325,7 @@ def max_pool2d_forward(x: np.ndarray, kernel_size: IntOrPair, stride: IntOrPair 
                        padding: IntOrPair = 0, dilation: IntOrPair = 1):
     """The largest value of each window, per channel; ``stride`` defaults to ``kernel_size``.
 
-    Padding is ``-inf``, so it never wins. ``cache.indices (N, C, Ho, Wo)`` holds the
+    Padding is ``-inf``, so it never wins. ``PoolCache.indices (N, C, Ho, Wo)`` holds the
     flat input position of each winner (the first one on a tie), as torch's ``return_indices``.
     """
     k, s, p, d = _pool_options(kernel_size, stride, padding, dilation)
