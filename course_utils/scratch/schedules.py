@@ -10,6 +10,8 @@ Contract:
   ===========================  ===============================================  =========================================
   schedule                     η_t                                              torch.optim.lr_scheduler
   ===========================  ===============================================  =========================================
+  ``constant``                 η₀                                               ``LambdaLR(lambda t: 1)``
+  ``inverse_time_decay``       η₀ / (1 + decay · t)                             ``LambdaLR(lambda t: 1 / (1 + decay t))``
   ``step_decay``               η₀ γ^⌊t / step_size⌋                             ``StepLR(step_size, gamma)``
   ``exponential_decay``        η₀ γᵗ                                            ``ExponentialLR(gamma)``
   ``cosine_annealing``         η_min + ½(η₀ − η_min)(1 + cos(π t / T))          ``CosineAnnealingLR(T_max=T, eta_min)``
@@ -42,6 +44,19 @@ def _steps(steps: int) -> np.ndarray:
 def _check_gamma(gamma: float) -> None:
     if not 0 < gamma <= 1:
         raise ValueError(f"gamma must be in (0, 1], got {gamma}")
+
+
+def constant(lr0: float, steps: int) -> np.ndarray:
+    """The same rate at every step (``LambdaLR(lambda t: 1)``): the baseline."""
+    return np.full(len(_steps(steps)), check_learning_rate(lr0), dtype=np.float64)
+
+
+def inverse_time_decay(lr0: float, steps: int, decay: float = 0.01) -> np.ndarray:
+    """``η₀ / (1 + decay · t)`` (``LambdaLR``): Σ η_t diverges while Σ η_t² converges, the classic
+    (Robbins–Monro) condition under which SGD converges."""
+    if decay < 0:
+        raise ValueError(f"decay must be >= 0, got {decay}")
+    return check_learning_rate(lr0) / (1 + decay * _steps(steps))
 
 
 def step_decay(lr0: float, steps: int, step_size: int = 30, gamma: float = 0.1) -> np.ndarray:
@@ -109,7 +124,9 @@ def one_cycle(max_lr: float, steps: int, pct_start: float = 0.3, div_factor: flo
 
 #: every schedule by name: ``name -> (lr0, steps, **options) -> lrs``
 SCHEDULES: dict[str, Callable[..., np.ndarray]] = {
+    "constant": constant,
     "step": step_decay,
+    "inverse": inverse_time_decay,
     "exponential": exponential_decay,
     "cosine": cosine_annealing,
     "warmup": linear_warmup,

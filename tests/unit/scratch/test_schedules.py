@@ -22,6 +22,9 @@ def _torch_lrs(make_scheduler, lr0: float, steps: int) -> np.ndarray:
 
 #: name -> (ours(lr0, steps), torch scheduler factory(opt, steps))
 TWINS = {
+    "constant": (lambda lr, n: schedules.constant(lr, n), lambda opt, n: S.LambdaLR(opt, lambda t: 1.0)),
+    "inverse": (lambda lr, n: schedules.inverse_time_decay(lr, n, decay=0.1),
+                lambda opt, n: S.LambdaLR(opt, lambda t: 1 / (1 + 0.1 * t))),
     "step": (lambda lr, n: schedules.step_decay(lr, n, step_size=7, gamma=0.5),
              lambda opt, n: S.StepLR(opt, step_size=7, gamma=0.5)),
     "exponential": (lambda lr, n: schedules.exponential_decay(lr, n, gamma=0.93),
@@ -50,7 +53,7 @@ def test_schedule_equals_torch_scheduler(name, steps):
 
 
 def test_every_schedule_is_named_and_dispatched():
-    assert set(schedules.SCHEDULES) == {"step", "exponential", "cosine", "warmup", "one_cycle"}
+    assert set(schedules.SCHEDULES) == {"constant", "step", "inverse", "exponential", "cosine", "warmup", "one_cycle"}
     for name in schedules.SCHEDULES:
         lrs = schedules.schedule(name, 0.1, 50)
         assert lrs.shape == (50,) and np.all(lrs > 0) and lrs.max() <= 0.1 + 1e-15
