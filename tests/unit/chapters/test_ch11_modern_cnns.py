@@ -9,8 +9,9 @@ from helpers import assert_checker
 from torch import nn
 
 from course_utils.chapters import ch11_modern_cnns as ch
+from course_utils.chapters.ch11_modern_cnns import checks as ch_checks
 from course_utils.scratch import conv, layers, model_costs, residual
-from course_utils.widgets import Choice, Slider, figure_texts, interactive_figure
+from course_utils.widgets import Choice, figure_texts, interactive_figure
 
 
 # ------------------------------------------------------------ architectures and costs
@@ -87,12 +88,14 @@ def test_a_diverged_run_does_not_count_as_training():
 
 
 def test_depth_widget_frames_and_messages():
-    fig_def = interactive_figure(ch.draw_depth_skips, depth=Slider(2, 30, 1, value=30, static=[3, 10, 20, 30]),
+    runs = ch.depth_study(progress=False)
+    assert set(runs) == {(d, s) for d in ch.DEPTHS for s in (False, True)}
+    fig_def = interactive_figure(ch.draw_depth_skips, depth=Choice(list(ch.DEPTHS), value=30),
                                  skips=Choice(["on", "off"]))
-    assert np.prod([len(c.static_values()) for c in fig_def.controls.values()]) == 8
+    assert np.prod([len(c.static_values()) for c in fig_def.controls.values()]) == 2 * len(ch.DEPTHS)
     assert "does not train" in " ".join(figure_texts(fig_def.figure(depth=30, skips="off")))
     assert "30 layers, skips on: trains" in " ".join(figure_texts(fig_def.figure(depth=30, skips="on")))
-    assert "2 layers" in " ".join(figure_texts(fig_def.figure(depth=2, skips="off")))
+    assert "3 layers, skips off: trains" in " ".join(figure_texts(fig_def.figure(depth=3, skips="off")))
     assert "skips must be" in " ".join(figure_texts(ch.draw_depth_skips(30, "maybe")))
     assert "depth must be" in " ".join(figure_texts(ch.draw_depth_skips(0, "on")))
 
@@ -157,8 +160,8 @@ def _residual_starting_code(dout, cache):
 
 def test_check_residual_backward(lenient):
     assert_checker(ch.check_residual_backward, residual.residual_block_backward,
-                   [_residual_starting_code, ch._residual_missing_skip])
-    r = ch.check_residual_backward(ch._residual_missing_skip)
+                   [_residual_starting_code, ch_checks._residual_missing_skip])
+    r = ch.check_residual_backward(ch_checks._residual_missing_skip)
     assert not r and "identity path" in r.message
     r = ch.check_residual_backward(_residual_starting_code)
     assert not r and "item" in r.message  # which gradient is wrong
