@@ -10,6 +10,7 @@
 #   make bench      time chapters, widget frames, book pages and the from-scratch code (_build/bench)
 #   make book       the HTML book in _build/html (executes every notebook)
 #   make student    student copies without solutions in student/ (never overwrites a copy you edited)
+#   make trunk      retrain chapter 11's pretrained trunk, data/ch11_trunk.pt (authors only; ~15 s)
 #   make book CHAPTERS="01-07 10"   (and make student CHAPTERS=…): a course with only those chapters
 #
 # Variables: PYTHON (interpreter for the venv), VENV (its folder),
@@ -30,7 +31,7 @@ BIN   := $(VENV)/bin
 PIP   := $(BIN)/python -m pip
 PIN   := $(if $(CONSTRAINTS),-c $(CONSTRAINTS),)
 
-.PHONY: lab test test-unit lint dev strip bench book student doctor clean setup setup-test setup-dev
+.PHONY: lab test test-unit lint dev strip bench book student trunk doctor clean setup setup-test setup-dev
 .DEFAULT_GOAL := lab
 
 $(BIN)/python:
@@ -119,6 +120,12 @@ bench: setup-test
 
 student: setup
 	$(BIN)/python -m course_utils student --out student --chapters "$(CHAPTERS)"
+
+# Chapter 11 ships a small trunk trained on digits; this rebuilds it (and prints its checksum,
+# which must then be copied into TRUNK_SHA256 in course_utils/chapters/ch11_modern_cnns; the
+# weights depend on the number of CPU threads, so a rebuild on another machine gets a new checksum).
+trunk: setup
+	$(BIN)/python -m course_utils.chapters.ch11_modern_cnns
 
 clean:
 	rm -rf _build student .pytest_cache

@@ -425,14 +425,14 @@ def pretrain_trunk(steps: int = 800, seed: int = 0, progress: bool = True) -> nn
     xs, ys = torch.as_tensor(X[idx]), torch.as_tensor(y[idx])
     torch.manual_seed(seed)
     net = nn.Sequential(make_trunk(), make_pretraining_head())
-    opt = torch.optim.Adam(net.parameters(), lr=2e-3)
     g = torch.Generator().manual_seed(seed)
-    for _ in base.progress(range(steps), desc="pretraining", show=progress):
+
+    def batch(_step: int) -> tuple[torch.Tensor, torch.Tensor]:
         b = torch.randint(0, len(xs), (64,), generator=g)
-        loss = nn.functional.cross_entropy(net(_shifted(xs[b], g)), ys[b])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        return _shifted(xs[b], g), ys[b]
+
+    training.train_steps(net, batch, nn.functional.cross_entropy, torch.optim.Adam(net.parameters(), lr=2e-3),
+                         steps, device="cpu", progress=progress, desc="pretraining")
     return net
 
 
@@ -453,19 +453,15 @@ def load_pretrained_trunk(path: Path = TRUNK_FILE, sha256: str | None = None) ->
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     if digest != expected:
         raise ValueError(f"{path} has SHA-256 {digest}, expected {expected}: the file changed. Regenerate it with "
-                         "`python -m course_utils.chapters.ch11_modern_cnns` and update TRUNK_SHA256")
+                         "`make trunk` (python -m course_utils.chapters.ch11_modern_cnns) and update TRUNK_SHA256")
     net = nn.Sequential(make_trunk(), make_pretraining_head())
     net.load_state_dict(torch.load(path, weights_only=True))
     return net.eval()
 
 
-def _fit_full_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, params, lr: float, steps: int) -> None:
-    opt = torch.optim.Adam(params, lr=lr)
-    for _ in range(steps):
-        loss = nn.functional.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+def _fit_full_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float, steps: int) -> None:
+    training.train_steps(model, lambda _step: (x, y), nn.functional.cross_entropy,
+                         torch.optim.Adam(model.parameters(), lr=lr), steps, device=x.device, progress=False)
 
 
 def few_shot_runs(trunk: nn.Module, seed: int, shots: int = SHOTS, steps: int = FEW_SHOT_STEPS) -> dict[str, float]:
@@ -495,15 +491,15 @@ def few_shot_runs(trunk: nn.Module, seed: int, shots: int = SHOTS, steps: int = 
 
     torch.manual_seed(seed)
     scratch = nn.Sequential(make_trunk(), nn.Linear(400, 5)).to(device)
-    _fit_full_batch(scratch, xl, yl, scratch.parameters(), 1e-3, steps)
+    _fit_full_batch(scratch, xl, yl, 1e-3, steps)
     torch.manual_seed(seed)
     body, head = copy.deepcopy(trunk).to(device), nn.Linear(400, 5).to(device)
     with torch.no_grad():
         features = body(xl)                     # frozen: computed once
-    _fit_full_batch(head, features, yl, head.parameters(), 1e-2, steps)
+    _fit_full_batch(head, features, yl, 1e-2, steps)
     tuned = nn.Sequential(body, head)
     out = {"scratch": test_accuracy(scratch), "linear probe": test_accuracy(tuned)}
-    _fit_full_batch(tuned, xl, yl, tuned.parameters(), 1e-4, steps)
+    _fit_full_batch(tuned, xl, yl, 1e-4, steps)
     out["fine-tune"] = test_accuracy(tuned)
     return out
 
