@@ -157,7 +157,11 @@ def compare(got: Any, expected: Any, rtol: float = 1e-6, atol: float = 1e-8, whe
         return None
     e = _to_array(expected)
     if e is None:  # strings, None, other objects: plain equality
-        return None if got == expected else f"{where} should be {expected!r}, got {got!r}"
+        try:
+            same = bool(got == expected)
+        except (ValueError, TypeError):  # an array compared with a string, say
+            same = False
+        return None if same else f"{where} should be {expected!r}, got {_describe((got,))}"
     if got is None:
         return f"{where} is None: did you forget to `return` it?"
     g = _to_array(got)
@@ -194,14 +198,25 @@ def _call(fn, args):
 
 
 def _describe(args) -> str:
+    """A one-line summary of a trial's inputs: arrays by shape, containers by length, short values by repr."""
     def one(a):
         a2 = _to_array(a)
         if a2 is not None and a2.ndim > 0:
             return f"array of shape {a2.shape}"
-        return repr(a)
+        if isinstance(a, (list, tuple)):
+            return f"{type(a).__name__} of {len(a)} item{'s' if len(a) != 1 else ''}"
+        text = repr(a)
+        if isinstance(a, str):  # repr keeps it on one line
+            return text if len(text) <= 160 else text[:150] + "…'"
+        return text if len(text) <= 40 and "\n" not in text else f"a {type(a).__name__}"
     if isinstance(args, dict):
         return ", ".join(f"{k}={one(v)}" for k, v in args.items())
     return ", ".join(one(a) for a in args)
+
+
+def first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def check_function(student: Callable, reference: Callable, make_inputs: Callable[[np.random.Generator], Any],
@@ -224,7 +239,7 @@ def check_function(student: Callable, reference: Callable, make_inputs: Callable
             return _emit(CheckResult(name, False, False, f"{name} is not written yet: replace `raise NotImplementedError` with your code."))
         except Exception as exc:  # the student's bug, reported without a traceback
             return _emit(CheckResult(name, False, True,
-                                     f"{name}({_describe(args)}) raised {type(exc).__name__}: {exc}"))
+                                     f"{name}({_describe(args)}) raised {first_line(exc)}"))
         if got is Ellipsis:
             return _emit(CheckResult(name, False, False, f"{name} is not written yet: it returns `...`."))
         msg = compare(got, expected, rtol, atol)
@@ -246,3 +261,43 @@ def check_value(got: Any, expected: Any, name: str = "your answer", rtol: float 
     if msg:
         return _emit(CheckResult(name, False, True, msg + (f". Hint: {hint}" if hint else ".")))
     return _emit(CheckResult(name, True, True, "Correct."))
+
+
+def verdict(name: str, passed: bool, message: str, attempted: bool = True) -> CheckResult:
+    """Show and remember a verdict a chapter's check worked out itself (a design or a prediction)."""
+    return _emit(CheckResult(name, passed, attempted, message))
+
+
+def parse_choice(choice: Any, ranges: dict[str, tuple[float, float]], name: str = "your design",
+                 integers: tuple[str, ...] = ()) -> dict[str, float] | CheckResult:
+    """Read a design answer ``dict(key=number, ...)`` whose keys are exactly ``ranges``' keys.
+
+    Returns the numbers (``int`` for the keys in ``integers``), each within its inclusive
+    ``(low, high)``; otherwise the failed :class:`CheckResult`, already shown, that says
+    precisely what is wrong (not a dict, a missing or unexpected key, not a number, NaN,
+    not a whole number, out of range). A ``...`` anywhere means "not written yet".
+    """
+    example = "dict(" + ", ".join(f"{k}=…" for k in ranges) + ")"
+    if choice is Ellipsis or (isinstance(choice, dict) and any(v is Ellipsis for v in choice.values())):
+        return verdict(name, False, f"{name} is not written yet: replace `...` with numbers.", attempted=False)
+    if not isinstance(choice, dict):
+        return verdict(name, False, f"{name} should be a dict like {example}, got {type(choice).__name__}.")
+    missing, extra = [k for k in ranges if k not in choice], sorted(map(str, set(choice) - set(ranges)))
+    if missing or extra:
+        what = "; ".join(part for part in (f"missing {missing}" if missing else "",
+                                           f"unexpected {extra}" if extra else "") if part)
+        return verdict(name, False, f"{name} should have exactly the keys {list(ranges)} ({what}).")
+    out: dict[str, float] = {}
+    for key, (low, high) in ranges.items():
+        value = choice[key]
+        if isinstance(value, (bool, np.bool_)) or _to_array(value) is None or np.ndim(_to_array(value)) != 0:
+            return verdict(name, False, f"{key} should be a single number, got {_describe((value,))}.")
+        number = float(_to_array(value))
+        if not np.isfinite(number):
+            return verdict(name, False, f"{key} should be a finite number, got {number}.")
+        if key in integers and number != round(number):
+            return verdict(name, False, f"{key} should be a whole number, got {number:g}.")
+        if not low <= number <= high:
+            return verdict(name, False, f"{key} should lie between {low:g} and {high:g}, got {number:g}.")
+        out[key] = int(round(number)) if key in integers else number
+    return out

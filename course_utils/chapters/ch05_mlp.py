@@ -25,7 +25,6 @@ import torch
 from torch import nn
 
 from .. import checks
-from ..base import check_learning_rate
 from ..plotting import COLORS
 from ..scratch import layers
 from ..scratch.mlp import (
@@ -453,23 +452,18 @@ XOR_DESIGN = dict(steps=50, seeds=10, max_hidden=4)
 
 def check_xor_design(choice) -> checks.CheckResult:
     """Design-to-a-target: ``choice = dict(hidden=..., lr=...)`` must meet :data:`XOR_DESIGN`."""
-    name = "your design"
-    if choice is Ellipsis or (isinstance(choice, dict) and Ellipsis in choice.values()):
-        return checks.check_value(..., 0, name=name)
-    if not isinstance(choice, dict) or set(choice) != {"hidden", "lr"}:
-        return checks.check_value(choice, "dict(hidden=<an int>, lr=<a number>)", name="choice")
-    hidden, steps, seeds = choice["hidden"], XOR_DESIGN["steps"], XOR_DESIGN["seeds"]
-    if not (isinstance(hidden, (int, np.integer)) and 1 <= hidden <= XOR_DESIGN["max_hidden"]):
-        return checks.check_value(hidden, f"a whole number from 1 to {XOR_DESIGN['max_hidden']}", name="hidden")
-    try:
-        lr = check_learning_rate(choice["lr"])
-    except ValueError as exc:
-        return checks.check_value(choice["lr"], "a positive finite number", name="lr", hint=str(exc))
+    parsed = checks.parse_choice(choice, {"hidden": (1, XOR_DESIGN["max_hidden"]), "lr": (0, 1e3)}, "your design",
+                                 integers=("hidden",))
+    if isinstance(parsed, checks.CheckResult):
+        return parsed
+    hidden, lr, steps, seeds = parsed["hidden"], parsed["lr"], XOR_DESIGN["steps"], XOR_DESIGN["seeds"]
+    if lr <= 0:
+        return checks.verdict("your design", False, f"lr should be a positive number, got {lr:g}.")
     runs = restart_study([hidden], seeds, steps, lr)[int(hidden)]
     solved = sum(r.solved for r in runs)
     failed = [r for r in runs if not r.solved]
     if not failed:
-        return checks.check_value(solved, solved, name=name)
+        return checks.check_value(solved, solved, name="your design")
     rising = sum(bool(np.any(np.diff(r.losses[-10:]) > 0)) for r in failed)
     stuck = sum(abs(r.losses[-1] - XOR_PLATEAU_LOSS) < 0.02 for r in failed)
     why = (f"{rising} of the {len(failed)} failed runs have a loss that still jumps up: η is too large"

@@ -89,3 +89,35 @@ def test_strict_mode_raises(monkeypatch):
 def test_html_rendering_names_the_verdict():
     r = checks.check_function(lambda a, b: a @ b, ref, inputs, name="matmul")
     assert "matmul" in r._repr_html_() and "#2ca02c" in r._repr_html_()
+
+
+def test_parse_choice_reads_a_design_or_says_what_is_wrong():
+    ranges = {"hidden": (1, 4), "lr": (0, 10)}
+    assert checks.parse_choice({"hidden": np.int64(3), "lr": torch.tensor(0.5)}, ranges, integers=("hidden",)) \
+        == {"hidden": 3, "lr": 0.5}
+    cases = [(None, "should be a dict like dict(hidden=…, lr=…), got NoneType"),
+             ({"hidden": 3}, "missing ['lr']"),
+             ({"hidden": 3, "lr": 1, "mom": 0.9}, "unexpected ['mom']"),
+             ({"hidden": "3", "lr": 1}, "hidden should be a single number, got '3'"),
+             ({"hidden": 3, "lr": np.ones(2)}, "lr should be a single number, got array of shape (2,)"),
+             ({"hidden": 3, "lr": float("nan")}, "lr should be a finite number"),
+             ({"hidden": 2.5, "lr": 1}, "hidden should be a whole number, got 2.5"),
+             ({"hidden": True, "lr": 1}, "hidden should be a single number"),
+             ({"hidden": 8, "lr": 1}, "hidden should lie between 1 and 4, got 8")]
+    for choice, phrase in cases:
+        r = checks.parse_choice(choice, ranges, integers=("hidden",))
+        assert isinstance(r, checks.CheckResult) and not r and r.attempted, (choice, r)
+        assert phrase in r.message and "\n" not in r.message, r.message
+    for unwritten in (..., {"hidden": ..., "lr": 1}):
+        r = checks.parse_choice(unwritten, ranges)
+        assert not r and not r.attempted and "not written yet" in r.message
+
+
+def test_messages_stay_on_one_line_for_nested_inputs_and_long_errors():
+    def boom(xs):
+        raise ValueError("first line\nsecond line")
+    r = checks.check_function(boom, lambda xs: xs, lambda rng: ([rng.normal(size=(3, 3)) for _ in range(4)],))
+    assert "list of 4 items" in r.message and "first line" in r.message and "\n" not in r.message
+    assert "should be 'abc', got array of shape (3,)" in checks.check_value(np.zeros(3), "abc").message
+    v = checks.verdict("your plan", True, "On target.")
+    assert v and v.name == "your plan" and v.attempted

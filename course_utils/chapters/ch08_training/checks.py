@@ -54,11 +54,11 @@ def check_model_factory(make_model: Callable[[], nn.Module]) -> checks.CheckResu
     """Debug-this: the repaired ``make_model`` must pass the first two checks of the recipe."""
     name = "make_model"
     if not callable(make_model):
-        return checks._emit(checks.CheckResult(name, False, True, "make_model should be a function"))
+        return checks.verdict(name, False, "make_model should be a function")
     try:
         report = debugging_recipe(make_model, epochs=1, steps=150)
     except Exception as exc:  # the student's bug, reported without a traceback
-        return checks._emit(checks.CheckResult(name, False, True, f"make_model() raised {type(exc).__name__}: {exc}"))
+        return checks.verdict(name, False, f"make_model() raised {checks.first_line(exc)}")
     problems = []
     if abs(report.initial_loss - report.log_c) >= INITIAL_LOSS_TOL:
         problems.append(f"the untrained loss is {report.initial_loss:.2f}, not log 10 = 2.30: the initial logits are "
@@ -70,10 +70,9 @@ def check_model_factory(make_model: Callable[[], nn.Module]) -> checks.CheckResu
                ": something between the data and the loss is broken")
         problems.append(f"one batch of 32 is only fitted down to a loss of {report.one_batch_loss:.3f}{why}")
     if problems:
-        return checks._emit(checks.CheckResult(name, False, True, "Still wrong: " + "; ".join(problems) + "."))
-    return checks._emit(checks.CheckResult(name, True, True,
-                                           f"Correct: initial loss {report.initial_loss:.3f} ≈ log 10, one batch fitted "
-                                           f"to {report.one_batch_loss:.1e}."))
+        return checks.verdict(name, False, "Still wrong: " + "; ".join(problems) + ".")
+    return checks.verdict(name, True, f"Correct: initial loss {report.initial_loss:.3f} ≈ log 10, one batch fitted "
+                                      f"to {report.one_batch_loss:.1e}.")
 
 
 #: the design target: a 20-layer tanh network of width 128 with weights N(0, gain²/128)
@@ -84,14 +83,10 @@ def check_tanh_gain(choice) -> checks.CheckResult:
     """Design-to-a-target: ``choice = dict(gain=...)`` keeps activation variance within 2× and gradient
     variance within 20× over 20 tanh layers (pooled over 16 networks)."""
     name = "your gain"
-    if choice is Ellipsis or (isinstance(choice, dict) and choice.get("gain", ...) is Ellipsis):
-        return checks.check_value(..., 0, name=name)
-    try:
-        gain = float(choice["gain"])
-    except (TypeError, KeyError, ValueError):
-        return checks._emit(checks.CheckResult(name, False, True, "choice must be a dict like dict(gain=1.2)"))
-    if not 0 < gain < 10:
-        return checks._emit(checks.CheckResult(name, False, True, f"gain must be between 0 and 10, got {gain}"))
+    parsed = checks.parse_choice(choice, {"gain": (1e-3, 10)}, name)
+    if isinstance(parsed, checks.CheckResult):
+        return parsed
+    gain = parsed["gain"]
     res = variance_over_depth("xavier", "tanh", 20, 128, draws=16, gain=gain)
     a, g = spread(res["activations"]), spread(res["gradients"])
     ok = a <= TANH_TARGET["act_spread"] and g <= TANH_TARGET["grad_spread"]
@@ -99,4 +94,4 @@ def check_tanh_gain(choice) -> checks.CheckResult:
     if not ok:
         msg += (". Too small a gain lets the activations shrink layer after layer: raise it" if a > 2 else
                 ". Too large a gain makes the backward signal grow through the layers: lower it")
-    return checks._emit(checks.CheckResult(name, ok, True, msg + "."))
+    return checks.verdict(name, ok, msg + ".")

@@ -14,10 +14,6 @@ from . import sparse_regression
 
 
 # ------------------------------------------------------------------ exercise checks
-def _verdict(name: str, ok: bool, message: str) -> checks.CheckResult:
-    return checks._emit(checks.CheckResult(name, ok, True, message))
-
-
 def _bn_reference(dout, xhat, gamma, inv_std):
     cache = {"xhat": xhat, "inv_std": inv_std, "gamma": gamma, "axes": (0,)}
     return norms.batchnorm_backward(dout, cache)
@@ -52,10 +48,10 @@ def check_running_stats(fn: Callable, trials: int = 4) -> checks.CheckResult:
         try:
             got_m, got_v = fn(x.copy(), rm.copy(), rv.copy(), 0.1)
         except Exception as exc:
-            return _verdict(name, False, f"update_running raised {type(exc).__name__}: {exc}")
+            return checks.verdict(name, False, f"update_running raised {checks.first_line(exc)}")
         got_m, got_v = np.asarray(got_m, dtype=float), np.asarray(got_v, dtype=float)
         if got_m.shape != want_m.shape or got_v.shape != want_v.shape:
-            return _verdict(name, False, f"the statistics should have shape {want_m.shape}, got {got_m.shape} and {got_v.shape}")
+            return checks.verdict(name, False, f"the statistics should have shape {want_m.shape}, got {got_m.shape} and {got_v.shape}")
         problems = []
         if not np.allclose(got_m, want_m, rtol=1e-8):
             problems.append("the running mean is wrong: PyTorch's momentum 0.1 is the weight of the *new* batch "
@@ -68,8 +64,8 @@ def check_running_stats(fn: Callable, trials: int = 4) -> checks.CheckResult:
                    ": check the momentum and that the variance is taken over the batch axis")
             problems.append("the running variance is wrong" + why)
         if problems:
-            return _verdict(name, False, "Still wrong: " + "; ".join(problems) + ".")
-    return _verdict(name, True, f"Correct on {trials} random batches: matches torch.nn.BatchNorm1d's running statistics.")
+            return checks.verdict(name, False, "Still wrong: " + "; ".join(problems) + ".")
+    return checks.verdict(name, True, f"Correct on {trials} random batches: matches torch.nn.BatchNorm1d's running statistics.")
 
 
 def adam_first_step(lam: float = 0.01, lr: float = 0.1, decoupled: bool = False) -> float:
@@ -124,19 +120,15 @@ def check_lasso_choice(choice) -> checks.CheckResult:
     """Design-to-a-target: ``choice = dict(lam=...)`` keeps all 5 relevant weights, zeroes at least 40 of the
     45 others and misses no relevant weight by more than 0.5."""
     name = "your λ"
-    if choice is Ellipsis or (isinstance(choice, dict) and choice.get("lam", None) is Ellipsis):
-        return checks.check_value(..., 0, name=name)
-    try:
-        lam = float(choice["lam"])
-    except (TypeError, KeyError, ValueError):
-        return _verdict(name, False, "choice must be a dict like dict(lam=0.1)")
-    if not 0 < lam < 100:
-        return _verdict(name, False, f"λ must be between 0 and 100, got {lam}")
+    parsed = checks.parse_choice(choice, {"lam": (1e-6, 100)}, name)
+    if isinstance(parsed, checks.CheckResult):
+        return parsed
+    lam = parsed["lam"]
     out = lasso_outcome(lam)
     msg = (f"λ = {lam:g}: {out['relevant_kept']} of 5 relevant weights kept, {out['irrelevant_zeros']} of 45 "
            f"irrelevant ones exactly 0, largest error on a relevant weight {out['max_error']:.2f}")
     if out["irrelevant_zeros"] < LASSO_TARGET["irrelevant_zeros"]:
-        return _verdict(name, False, msg + ": too many irrelevant weights survive, raise λ.")
+        return checks.verdict(name, False, msg + ": too many irrelevant weights survive, raise λ.")
     if out["relevant_kept"] < 5 or out["max_error"] > LASSO_TARGET["max_error"]:
-        return _verdict(name, False, msg + ": the penalty also crushes the weights that matter, lower λ.")
-    return _verdict(name, True, msg + ". On target.")
+        return checks.verdict(name, False, msg + ": the penalty also crushes the weights that matter, lower λ.")
+    return checks.verdict(name, True, msg + ". On target.")

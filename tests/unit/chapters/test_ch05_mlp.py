@@ -314,7 +314,7 @@ def test_design_xor_check(monkeypatch):
     assert not slow and "still descending" in slow.message and "got 9" in slow.message
     fast = ch.check_xor_design(dict(hidden=4, lr=4.0))
     assert not fast and "too large" in fast.message
-    assert "from 1 to 4" in ch.check_xor_design(dict(hidden=8, lr=1.0)).message
-    assert "positive finite" in ch.check_xor_design(dict(hidden=3, lr=0.0)).message
-    assert "dict(hidden=" in ch.check_xor_design([4, 2.5]).message
+    assert "between 1 and 4, got 8" in ch.check_xor_design(dict(hidden=8, lr=1.0)).message
+    assert "positive number" in ch.check_xor_design(dict(hidden=3, lr=0.0)).message
+    assert "a dict like dict(hidden=…, lr=…), got list" in ch.check_xor_design([4, 2.5]).message
     assert not ch.check_xor_design(dict(hidden=..., lr=...)).attempted
