@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -67,10 +68,29 @@ def progress(iterable: Iterable[T], desc: str = "", total: int | None = None, un
     from tqdm.auto import tqdm
 
     bar = tqdm(iterable, desc=desc, total=total, unit=unit, leave=False, mininterval=0.5)
+    _OPEN_BARS.add(bar)
     try:
         yield from bar
     finally:
         bar.close()
+
+
+#: the bars :func:`progress` opened; an interrupted loop's generator stays alive in the traceback,
+#: so its ``finally`` does not run until :func:`close_progress_bars` (called after every cell)
+_OPEN_BARS: weakref.WeakSet = weakref.WeakSet()
+
+
+def close_progress_bars() -> int:
+    """Close every progress bar of :func:`progress` that is still open; returns how many there were.
+
+    ``config.setup_notebook`` runs this after every notebook cell, so a loop the student
+    interrupted (KeyboardInterrupt) does not leave its bar drawn under later cells.
+    """
+    still_open = [bar for bar in list(_OPEN_BARS) if not bar.disable]
+    for bar in still_open:
+        bar.close()
+    _OPEN_BARS.clear()
+    return len(still_open)
 
 
 def timed(fn: Callable[..., T], *args, repeat: int = 3, **kwargs) -> tuple[float, T]:

@@ -75,6 +75,21 @@ def warm_torch_optim() -> None:
     import torch._dynamo  # noqa: F401
 
 
+def _close_bars_after_each_cell() -> None:
+    """In IPython, close progress bars a cell left open (it was interrupted) once the cell ends."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or getattr(shell, "_course_closes_bars", False):
+        return
+    from .base import close_progress_bars
+
+    shell.events.register("post_run_cell", lambda result=None: close_progress_bars())
+    shell._course_closes_bars = True
+
+
 def setup_notebook(seed: int = 0, threads: int | None = None, warm_torch: bool = False) -> None:
     """Apply the house plotting style, seed every library, cap torch's threads.
 
@@ -85,6 +100,7 @@ def setup_notebook(seed: int = 0, threads: int | None = None, warm_torch: bool =
     from . import plotting
 
     plotting.use_style()
+    _close_bars_after_each_cell()
     seed_everything(seed)
     n = threads or (int(os.environ["COURSE_THREADS"]) if os.environ.get("COURSE_THREADS") else None)
     if n:

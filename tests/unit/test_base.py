@@ -31,7 +31,25 @@ def test_progress_yields_everything_and_closes_on_interrupt(monkeypatch):
     monkeypatch.delenv("COURSE_PROGRESS_BARS")
     gen = base.progress(range(10), "x")
     next(gen)
-    gen.close()  # what an interrupted loop does: the finally clause closes the bar
+    gen.close()  # a loop that ends: the finally clause closes the bar
+    assert base.close_progress_bars() == 0
+
+
+def test_bars_of_interrupted_loops_are_closed_after_the_cell(monkeypatch):
+    monkeypatch.delenv("COURSE_PROGRESS_BARS", raising=False)
+    kept = []  # an interrupted loop's generator lives on in the traceback IPython keeps
+
+    def interrupted():
+        gen = base.progress(range(10), "x")
+        kept.append(gen)
+        for _ in gen:
+            raise KeyboardInterrupt
+    try:
+        interrupted()
+    except KeyboardInterrupt:
+        pass
+    assert base.close_progress_bars() == 1
+    assert base.close_progress_bars() == 0
 
 
 def test_moving_averages_against_closed_forms():
