@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -23,6 +24,8 @@ import pytest  # noqa: E402
 from course_utils.kernels import use_ipc_kernels  # noqa: E402
 
 use_ipc_kernels()  # every kernel this test process starts (nbval, papermill, the grader) talks over IPC
+# the disk cache (course_utils.cache) of this test process and its kernels: empty at the start, never the user's
+os.environ.setdefault("COURSE_CACHE_DIR", tempfile.mkdtemp(prefix="course-cache-"))
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET = 30.0

@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ... import base, data, plotting, training
+from ... import base, cache, data, plotting, training
 from ...config import get_device
 from ...scratch import model_costs
 from ...scratch.metrics import accuracy
@@ -303,6 +304,21 @@ def deep_run(depth: int, skip: bool, seed: int = 0, epochs: int = DEEP_EPOCHS, l
 
 @functools.lru_cache(maxsize=32)
 def _deep_run(depth: int, skip: bool, seed: int, epochs: int, lr: float) -> DeepRunResult:
+    """One run, from the per-user disk cache when this code already trained it (``cache.cached``:
+    checksummed, rebuilt when damaged; its version is a hash of the code that trains the run)."""
+    name = f"ch11-deep-run-d{depth}-{'skip' if skip else 'plain'}-seed{seed}-e{epochs}-lr{lr:g}"
+    a = cache.cached(name, lambda: _train_deep_run(depth, skip, seed, epochs, lr), version=_deep_run_version())
+    return DeepRunResult(depth, skip, a["losses"], a["grad_norms"], a["test_scores"], float(a["test_accuracy"]),
+                         int(a["steps"]), bool(a["diverged"]), str(a["message"]))
+
+
+@functools.lru_cache(maxsize=1)
+def _deep_run_version() -> str:
+    code = "".join(inspect.getsource(f) for f in (DeepMLP, digits_split, gradient_norms, _train_deep_run))
+    return hashlib.sha256((code + torch.__version__).encode()).hexdigest()[:12]
+
+
+def _train_deep_run(depth: int, skip: bool, seed: int, epochs: int, lr: float) -> dict[str, np.ndarray]:
     s = digits_split(seed)
     torch.manual_seed(seed)
     model = DeepMLP(depth, skip)
@@ -315,8 +331,8 @@ def _deep_run(depth: int, skip: bool, seed: int, epochs: int, lr: float) -> Deep
     with torch.no_grad():
         scores = model.to(device)(torch.as_tensor(s.X_test, dtype=torch.float32, device=device)).cpu().numpy()
     losses = np.asarray(history["train_loss"]) if epochs > 0 and len(history) else np.array([np.nan])
-    return DeepRunResult(depth, skip, losses, norms, scores, accuracy(scores, s.y_test), epochs * len(loader),
-                         history.diverged, history.message)
+    return {"losses": losses, "grad_norms": norms, "test_scores": scores, "test_accuracy": accuracy(scores, s.y_test),
+            "steps": epochs * len(loader), "diverged": history.diverged, "message": history.message}
 
 
 #: the depths the widget offers; :func:`depth_study` trains both networks at each once

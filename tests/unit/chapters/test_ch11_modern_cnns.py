@@ -2,6 +2,8 @@
 negative controls, the transfer study and its negative control, the widget and the exercise checks."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -186,3 +188,27 @@ def test_check_small_cnn_design():
     assert not ch.check_small_cnn_design(...).attempted
     _, geometry = ch.build_design(good)
     assert conv.receptive_field(geometry).sizes[-1] == 31
+
+
+def test_depth_runs_come_from_the_disk_cache_and_a_damaged_entry_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("COURSE_CACHE", "1")
+    ch._deep_run.cache_clear()
+    first = ch.deep_run(3, True, epochs=1)
+    files = sorted(tmp_path.glob("ch11-deep-run-d3-skip-*.npz"))
+    assert len(files) == 1 and files[0].with_suffix(".sha256").exists()
+    ch._deep_run.cache_clear()
+    again = ch.deep_run(3, True, epochs=1)  # from disk: the same numbers
+    np.testing.assert_array_equal(again.losses, first.losses)
+    assert again.test_accuracy == first.test_accuracy and again.steps == first.steps
+    files[0].write_bytes(files[0].read_bytes()[:-10] + b"corrupted!")  # a crash half-way through a write
+    ch._deep_run.cache_clear()
+    with pytest.warns(UserWarning, match="damaged; it is rebuilt"):
+        rebuilt = ch.deep_run(3, True, epochs=1)
+    np.testing.assert_array_equal(rebuilt.losses, first.losses)
+    np.testing.assert_array_equal(rebuilt.test_scores, first.test_scores)
+    ch._deep_run.cache_clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the rebuilt entry is whole again: no second warning
+        ch.deep_run(3, True, epochs=1)
+    ch._deep_run.cache_clear()
