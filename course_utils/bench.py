@@ -166,8 +166,99 @@ def cases() -> list[tuple[str, Callable, Callable]]:
 
 
 def _optional_cases(rng) -> list[tuple[str, Callable, Callable]]:
-    """Cases for modules of later chapters (convolution, recurrent cells, attention, the autodiff engine)."""
-    return []
+    """Cases for modules of later chapters: convolution, the LSTM step, multi-head attention, the
+    autodiff engine, and the course training loop against a bare PyTorch loop."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    from . import training
+    from .scratch import attention, autodiff, conv, recurrent
+
+    out = []
+    # a convolutional layer of chapter 10's size: 32 digits, 8 → 16 channels, 3×3, padding 1
+    x, w, b = rng.standard_normal((32, 8, 14, 14)), rng.standard_normal((16, 8, 3, 3)) * 0.1, np.zeros(16)
+    dout = rng.standard_normal((32, 16, 14, 14))
+
+    def ours_conv():
+        _, cache = conv.conv2d_forward(x, w, b, padding=1)
+        conv.conv2d_backward(dout, cache)
+
+    xt, wt, bt = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
+    dt = torch.tensor(dout)
+    out.append(("conv2d via im2col, 32×8×14×14, 16 filters 3×3, forward+backward (float64)", ours_conv,
+                lambda: F.conv2d(xt, wt, bt, padding=1).backward(dt)))
+
+    # one LSTM step: batch 64, 128 inputs, 256 hidden units
+    n, d, H = 64, 128, 256
+    xs, h, c = rng.standard_normal((n, d)), rng.standard_normal((n, H)), rng.standard_normal((n, H))
+    Wx, Wh, bias = rng.standard_normal((d, 4 * H)) * 0.05, rng.standard_normal((H, 4 * H)) * 0.05, np.zeros(4 * H)
+    dh, dc = rng.standard_normal((n, H)), rng.standard_normal((n, H))
+
+    def ours_lstm():
+        _, cache = recurrent.lstm_cell_forward(xs, h, c, Wx, Wh, bias)
+        recurrent.lstm_cell_backward((dh, dc), cache)
+
+    cell = torch.nn.LSTMCell(d, H).double()
+    xst, ht, ct = (torch.tensor(v, requires_grad=True) for v in (xs, h, c))
+    dht, dct = torch.tensor(dh), torch.tensor(dc)
+
+    def torch_lstm():
+        h2, c2 = cell(xst, (ht, ct))
+        torch.autograd.backward((h2, c2), (dht, dct))
+
+    out.append(("LSTM cell step, batch 64, 128→256, forward+backward (float64)", ours_lstm, torch_lstm))
+
+    # multi-head self-attention of chapter 15's size: 32 sequences of 64 tokens, width 64, 4 heads
+    q = rng.standard_normal((32, 64, 64))
+    Ws = [rng.standard_normal((64, 64)) * 0.1 for _ in range(4)]
+    bs = [np.zeros(64) for _ in range(4)]
+    dq = rng.standard_normal((32, 64, 64))
+
+    def ours_mha():
+        _, cache = attention.multi_head_attention_forward(q, q, q, Ws[0], Ws[1], Ws[2], bs[0], bs[1], bs[2], Ws[3],
+                                                          bs[3], heads=4)
+        attention.multi_head_attention_backward(dq, cache)
+
+    mha = torch.nn.MultiheadAttention(64, 4, batch_first=True).double()
+    qt, dqt = torch.tensor(q, requires_grad=True), torch.tensor(dq)
+    out.append(("multi-head self-attention, 32×64 tokens, width 64, 4 heads, forward+backward (float64)", ours_mha,
+                lambda: mha(qt, qt, qt, need_weights=False)[0].backward(dqt)))
+
+    # the autodiff engine of chapter 06: one training step's graph of a 64-32-10 MLP on 128 examples
+    X, y = rng.standard_normal((128, 64)), rng.integers(0, 10, 128)
+    net = autodiff.TensorMLP([64, 32, 10], np.random.default_rng(0))
+
+    def ours_engine():
+        net.zero_grad()
+        autodiff.cross_entropy(net(X), y).backward()
+
+    torch_net = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10)).double()
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+
+    def torch_engine():
+        torch_net.zero_grad()
+        F.cross_entropy(torch_net(Xt), yt).backward()
+
+    out.append(("autodiff engine, 64-32-10 MLP on 128 examples, loss+gradients (float64)", ours_engine, torch_engine))
+
+    # the course's training loop (progress, history, divergence checks) against a bare loop: one epoch
+    Xl, yl = rng.standard_normal((2048, 20)).astype(np.float32), rng.integers(0, 2, 2048)
+    loader = training.make_loader(Xl, yl, 64)
+    model = torch.nn.Sequential(torch.nn.Linear(20, 64), torch.nn.ReLU(), torch.nn.Linear(64, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+
+    def bare_loop():
+        for xb, yb in loader:
+            loss = F.cross_entropy(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    out.append(("training.fit, one epoch of 32 batches, against a bare PyTorch loop",
+                lambda: training.fit(model, loader, F.cross_entropy, opt, epochs=1, device="cpu", progress=False),
+                bare_loop))
+    return out
 
 
 def micro_benchmarks() -> list[dict]:
