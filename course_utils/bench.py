@@ -112,9 +112,18 @@ def time_chapters(root: Path, chapters: list[str], repeat: int = 3, log: Callabl
 
 
 def weigh_pages(book: Path) -> dict[str, float]:
-    """Megabytes of every chapter page (and the start page) of a built book."""
-    pages = sorted((book / "notebooks").glob("[0-9][0-9]_*.html"))
-    return {p.stem: p.stat().st_size / 1e6 for p in pages}
+    """Megabytes a reader downloads for every chapter page (and the start page) of a built book:
+    the HTML (with its static widget frames inline) plus every image it shows, each counted once.
+    The theme's shared CSS and scripts, cached after the first page, are left out."""
+    import re
+
+    out = {}
+    for page in sorted((book / "notebooks").glob("[0-9][0-9]_*.html")):
+        html = page.read_text(encoding="utf-8")
+        images = {(page.parent / src).resolve() for src in re.findall(r'<img[^>]+src="([^"]+\.(?:png|jpe?g|svg|gif))"', html)
+                  if not src.startswith(("http:", "https:", "data:"))}
+        out[page.stem] = (page.stat().st_size + sum(p.stat().st_size for p in images if p.exists())) / 1e6
+    return out
 
 
 def _best_of(fn: Callable[[], object], repeat: int = 5) -> float:

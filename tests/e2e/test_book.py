@@ -58,6 +58,19 @@ def book(tmp_path_factory) -> Path:
     return out / "_build" / "html"
 
 
+#: what one chapter page may weigh (HTML with its widget frames, plus its images): issue 16's goal
+PAGE_MB_MAX = 1.5
+
+
+def test_every_page_is_light(book):
+    from course_utils.bench import weigh_pages
+
+    weights = weigh_pages(book)
+    assert len(weights) >= len(CHAPTERS)
+    heavy = {page: round(mb, 2) for page, mb in weights.items() if mb > PAGE_MB_MAX}
+    assert not heavy, f"pages over {PAGE_MB_MAX} MB: {heavy}"
+
+
 def test_every_chapter_has_a_page(book):
     assert (book / "index.html").exists()
     for nb in CHAPTERS:
