@@ -6,8 +6,9 @@ Every chapter's title cell states (AUTHORING.md)::
     **Estimated time.** 75–90 minutes.
 
 - ``read_chapters(root)`` parses those two lines of every chapter notebook into
-  ``Chapter`` records: the earlier chapters named (single numbers and ranges like
-  ``chapters 01–08``) and the time range in minutes.
+  ``Chapter`` records: the earlier chapters named (every two-digit number or range like
+  ``01–08`` in the prerequisites paragraph: write other numbers in words there) and the
+  time range in minutes.
 - ``total_minutes(chapters)`` adds the ranges up; ``plot_map(chapters)`` draws the
   dependency graph, one column per depth (a chapter sits right of everything it needs).
 """
@@ -24,8 +25,7 @@ from .plotting import COLORS
 
 PREREQ = re.compile(r"\*\*Prerequisites\.\*\*(.*?)(?:\n\s*\n|\n\*\*|\Z)", re.S)
 TIME = re.compile(r"\*\*Estimated time\.\*\*\s*(?:about\s+)?(\d+)(?:\s*[–-]\s*(\d+))?\s*(minutes|hours?)", re.I)
-CHAPTER_REF = re.compile(r"\bchapters?\s+((?:\d\d(?:\s*[–-]\s*\d\d)?(?:\s*,\s*|\s+and\s+|\s*)?)+)", re.I)
-NUMBER_OR_RANGE = re.compile(r"(\d\d)(?:\s*[–-]\s*(\d\d))?")
+NUMBER_OR_RANGE = re.compile(r"(?<![\d.])(\d\d)(?:\s*[–-]\s*(\d\d))?(?!\d|\.\d)")
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,8 @@ def parse_title_cell(number: str, text: str) -> Chapter:
     if pre is None:
         raise ValueError(f"chapter {number}: the title cell has no '**Prerequisites.**' line")
     requires: set[str] = set()
-    for group in CHAPTER_REF.findall(pre.group(1)):
-        for lo, hi in NUMBER_OR_RANGE.findall(group):
-            requires |= {f"{n:02d}" for n in range(int(lo), int(hi or lo) + 1)}
+    for lo, hi in NUMBER_OR_RANGE.findall(pre.group(1)):  # every two-digit number or range names a chapter
+        requires |= {f"{n:02d}" for n in range(int(lo), int(hi or lo) + 1)}
     time = TIME.search(text)
     if time is None:
         raise ValueError(f"chapter {number}: the title cell has no '**Estimated time.** N–M minutes.' line")

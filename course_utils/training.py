@@ -19,6 +19,14 @@ Contract::
   ``course_utils.scratch.metrics.accuracy``.
 - ``make_loader`` wraps NumPy arrays in a seeded ``DataLoader``
   (``num_workers=0``: works everywhere, and small data is faster without workers).
+- ``train_steps`` is the step-based twin of ``fit``, for runs sized in optimiser steps and
+  fed by a batch sampler (random text windows, generated tasks, class-balanced batches,
+  random augmentations): ``train_steps(model, next_batch, loss_fn, optimizer, steps=300)``
+  with ``next_batch(step) -> (x, y)``, optional gradient clipping (``clip``: the largest
+  global gradient norm) and a ``scheduler`` that steps after every update (e.g. cosine
+  over ``steps``); it records ``train_loss``, ``grad_norm`` (before clipping) and ``lr`` at
+  every step, and stops with ``history.diverged`` on a non-finite loss. The model is left
+  in eval mode.
 """
 from __future__ import annotations
 
@@ -119,7 +127,7 @@ def fit(model: nn.Module, train_loader: DataLoader, loss_fn: Callable, optimizer
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     device = torch.device(device) if device is not None else get_device()
     model.to(device)
-    history = history or History()
+    history = history if history is not None else History()  # an empty History is falsy
     bar = progress_bar(range(epochs), desc="training", unit="epoch", show=progress)
     for epoch in bar:
         model.train()
@@ -151,4 +159,35 @@ def fit(model: nn.Module, train_loader: DataLoader, loss_fn: Callable, optimizer
         history.append(**row)
         if scheduler is not None:
             scheduler.step()
+    return history
+
+
+def train_steps(model: nn.Module, next_batch: Callable[[int], tuple], loss_fn: Callable,
+                optimizer: torch.optim.Optimizer, steps: int, clip: float | None = None, scheduler=None,
+                device: torch.device | str | None = None, progress: bool = True, desc: str = "training",
+                history: History | None = None) -> History:
+    """Train ``model`` for ``steps`` optimiser steps on ``next_batch(step) -> (x, y)``; returns its per-step
+    :class:`History` (``train_loss``, ``grad_norm`` before clipping, ``lr``). See the module docstring."""
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    device = torch.device(device) if device is not None else get_device()
+    model.to(device)
+    model.train()
+    history = history if history is not None else History()
+    max_norm = clip if clip is not None else float("inf")
+    for step in progress_bar(range(steps), desc=desc, unit="step", show=progress):
+        xb, yb = next_batch(step)
+        loss = loss_fn(model(xb.to(device)), yb.to(device))
+        if not torch.isfinite(loss):
+            history.diverged = True
+            history.message = divergence_message(desc, step + 1, loss.item())
+            break
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        history.append(train_loss=loss.item(), grad_norm=float(norm), lr=optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+    model.eval()
     return history

@@ -6,36 +6,50 @@
 - Widgets: ``draw_gridworld`` (discount, slip and policy → values and greedy
   policy of the cliff grid world) and ``episode_drawer`` (replays a recorded
   FrozenLake episode step by step).
-- Experiments: ``mc_vs_td`` (RMS error of MC and TD(0) on the random walk),
-  ``find_episode`` (a successful episode to replay).
+- Experiments and the numbers behind the asserts: ``geometric_rate``, ``mc_vs_td`` and
+  ``mc_vs_td_claims`` (+ ``plot_mc_vs_td``), ``baseline_variance``, ``first_solved``
+  (+ ``plot_dqn_vs_reinforce``), ``cartpole_test`` and ``random_policy_returns``,
+  ``success_gap``, ``find_episode`` (a successful episode to replay).
 - Exercise checks: ``check_discounted_returns``, ``check_mrp_value``,
-  ``check_bellman_optimality_backup``, ``check_q_learning_update``.
+  ``check_bellman_optimality_backup``, ``check_q_learning_update`` (implement);
+  ``check_hand_value`` (derive), ``check_route_prediction`` (predict),
+  ``check_dqn_targets`` (debug), ``check_q_learning_design`` (design).
 
-The algorithms are in :mod:`course_utils.scratch.mdp`,
-:mod:`course_utils.scratch.tabular_rl`, :mod:`course_utils.scratch.rollouts` and
+The algorithms are in :mod:`course_utils.scratch.mdp`, :mod:`course_utils.scratch.tabular_rl`,
+:mod:`course_utils.scratch.rollouts`, :mod:`course_utils.scratch.dqn` and
 :mod:`course_utils.scratch.policy_gradient`.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 
 from .. import base, checks, plotting
+from ..scratch import tabular_rl
+from ..scratch.dqn import DQNResult, dqn_targets
 from ..scratch.mdp import (
     CLIFF,
     MDP,
     bellman_optimality_backup,
     evaluate_policy_exact,
+    frozenlake_mdp,
     gridworld_mdp,
+    intended_route,
+    mrp_as_mdp,
     mrp_value,
     q_from_v,
     random_transition_matrix,
+    success_probability,
     value_iteration,
 )
-from ..scratch.tabular_rl import discounted_returns, mc_evaluation, q_learning_update, record_episode, rms_error, td0_evaluation
+from ..scratch.policy_gradient import ReinforceResult, fit_value, gradient_estimates, make_policy_net
+from ..scratch.rollouts import evaluate_greedy, lockstep_episodes, make_envs
 from ..widgets import frame
 
 # ====================================================================== figures
@@ -204,28 +218,180 @@ def plot_learning_curve(values: Sequence[float], window: int = 100, ax=None, xla
 
 
 # ================================================================ experiments
-def mc_vs_td(mdp: MDP, policy: np.ndarray, n_episodes: int, n_runs: int, seed: int,
-             alpha_mc: float | None = None, alpha_td: float = 0.1, v0: float = 0.5) -> dict[str, np.ndarray]:
-    """Average RMS error per episode of MC and TD(0) over ``n_runs`` seeded runs (non-terminal states).
+def geometric_rate(deltas: Sequence[float], skip: int = 5) -> float:
+    """The factor by which the per-sweep change shrinks, from a straight-line fit of its log (after ``skip`` sweeps)."""
+    d = np.asarray(deltas, float)[skip:]
+    return float(np.exp(np.polyfit(np.arange(len(d)), np.log(d), 1)[0]))
 
-    Both methods start from ``v0`` on every non-terminal state (MC's first return
-    replaces it when ``alpha_mc`` is ``None``). Returns ``{"MC": (n_episodes,), "TD(0)": (n_episodes,)}``.
+
+@dataclass
+class MCvsTD:
+    """RMS error of the value estimates after each episode, averaged over runs (non-terminal states).
+
+    ``constant_mc``/``constant_td`` are ``(n_episodes, len(alphas))``: constant-step
+    every-visit MC and TD(0) with the *same* step sizes ``alphas`` on the *same* episodes;
+    ``batch_mc``/``batch_td`` are ``(n_episodes,)``: batch updating on all episodes so far.
     """
+
+    alphas: np.ndarray
+    constant_mc: np.ndarray
+    constant_td: np.ndarray
+    batch_mc: np.ndarray
+    batch_td: np.ndarray
+    n_runs: int
+
+
+def mc_vs_td(mdp: MDP, policy: np.ndarray, alphas: Sequence[float] = (0.02, 0.05, 0.1, 0.15), n_episodes: int = 100,
+             n_runs: int = 50, seed: int = 0, v0: float = 0.5) -> MCvsTD:
+    """Sutton & Barto's random-walk comparison (examples 6.2 and 6.3), with both methods on equal terms.
+
+    Each run samples ``n_episodes`` episodes once; constant-step MC and TD(0) with every
+    step size in ``alphas`` learn from those same episodes, and so do batch MC (average
+    returns) and batch TD(0) (the certainty-equivalence solve that batch updating
+    converges to). All estimates start at ``v0``.
+    """
+    alphas = np.asarray(alphas, float)
     v_true = evaluate_policy_exact(mdp, policy)
     live = ~mdp.terminal
-    out = {"MC": np.zeros(n_episodes), "TD(0)": np.zeros(n_episodes)}
+    acc = {k: 0.0 for k in ("constant_mc", "constant_td", "batch_mc", "batch_td")}
     for run in range(n_runs):
-        mc = mc_evaluation(mdp, policy, n_episodes, np.random.default_rng([seed, run, 0]), alpha_mc, v0)
-        td = td0_evaluation(mdp, policy, n_episodes, np.random.default_rng([seed, run, 1]), alpha_td, v0)
-        out["MC"] += rms_error(mc, v_true, live) / n_runs
-        out["TD(0)"] += rms_error(td, v_true, live) / n_runs
+        episodes = tabular_rl.sample_episodes(mdp, policy, n_episodes, np.random.default_rng([seed, run]))
+        histories = {
+            "constant_mc": tabular_rl.mc_evaluation(mdp, policy, n_episodes, alpha=alphas, v0=v0, first_visit=False,
+                                                    episodes=episodes),
+            "constant_td": tabular_rl.td0_evaluation(mdp, policy, n_episodes, alpha=alphas, v0=v0,
+                                                     episodes=episodes),
+            "batch_mc": tabular_rl.batch_mc_evaluation(mdp, episodes, v0),
+            "batch_td": tabular_rl.certainty_equivalence_evaluation(mdp, episodes, v0),
+        }
+        for k, h in histories.items():
+            acc[k] = acc[k] + tabular_rl.rms_error(h, v_true, live) / n_runs
+    return MCvsTD(alphas, acc["constant_mc"], acc["constant_td"], acc["batch_mc"], acc["batch_td"], n_runs)
+
+
+def mc_vs_td_claims(res: MCvsTD, last: int = 10) -> dict[str, object]:
+    """The numbers behind the chapter's MC-vs-TD claims.
+
+    ``final_mc``/``final_td``: mean RMS error over the ``last`` episodes, per step size;
+    ``td_wins``: the step sizes at which TD(0) ends lower than MC; ``best_mc``/``best_td``:
+    the lowest final error over the step sizes; ``batch_td_lower_from``: the first
+    episode count from which batch TD(0) stays strictly below batch MC (``None`` if never).
+    """
+    final_mc, final_td = res.constant_mc[-last:].mean(0), res.constant_td[-last:].mean(0)
+    lower = res.batch_td < res.batch_mc - 1e-12
+    from_ = next((k + 1 for k in range(len(lower)) if lower[k:].all()), None)
+    return {"final_mc": final_mc, "final_td": final_td,
+            "td_wins": [float(a) for a, m, t in zip(res.alphas, final_mc, final_td) if t < m],
+            "best_mc": float(final_mc.min()), "best_td": float(final_td.min()), "batch_td_lower_from": from_}
+
+
+def plot_mc_vs_td(res: MCvsTD, axes=None):
+    """Left: constant-step MC (dashed) and TD(0) (solid), one colour per step size. Right: batch updating."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    x = np.arange(1, len(res.batch_mc) + 1)
+    for i, a in enumerate(res.alphas):
+        color = plotting.COLORS[i % len(plotting.COLORS)]
+        axes[0].plot(x, res.constant_td[:, i], color=color, label=f"TD(0), α = {a:g}")
+        axes[0].plot(x, res.constant_mc[:, i], color=color, ls="--", label=f"MC, α = {a:g}")
+    axes[0].set_title(f"constant step α (same α, same episodes; {res.n_runs} runs)")
+    axes[1].plot(x, res.batch_mc, ls="--", label="batch MC (average returns)")
+    axes[1].plot(x, res.batch_td, label="batch TD(0) (certainty equivalence)")
+    axes[1].set_title("batch updating on all episodes so far")
+    for ax in axes:
+        ax.set_xlabel("episodes")
+        ax.legend(fontsize=8, ncol=2 if ax is axes[0] else 1)
+    axes[0].set_ylabel("RMS error of v (states A–E)")
+    return axes
+
+
+def baseline_variance(agent: ReinforceResult, update: int, n_batches: int = 100, batch_episodes: int = 4,
+                      seed: int = 0) -> dict[str, float]:
+    """Total variance of the REINFORCE gradient estimate at the policy of ``agent`` before ``update``.
+
+    Total variance = mean over ``n_batches`` batches of the squared distance of a batch's
+    estimate from their mean (the trace of the covariance). Baselines: none, the batch
+    mean of :math:`G_t` (what standardising subtracts), the agent's own value network at
+    that point, and a value network fitted to many returns of this fixed policy
+    (``policy_gradient.fit_value``). Returns ``{name: total variance}``.
+    """
+    policy_state, value_state = agent.snapshots[update]
+    hidden = agent.policy[0].out_features
+    policy, value = make_policy_net(hidden=hidden), make_policy_net(n_actions=1, hidden=hidden)
+    policy.load_state_dict(policy_state)
+    value.load_state_dict(value_state)
+    values = {"agent's value net": value, "value net fitted to this policy": fit_value(policy, seed=seed, hidden=hidden)}
+    est = gradient_estimates(policy, values, n_batches, batch_episodes, seed=seed)
+    return {name: float(((g - g.mean(0)) ** 2).sum(1).mean()) for name, g in est.items()}
+
+
+def plot_dqn_vs_reinforce(dqn: DQNResult, agent: ReinforceResult, window: int = 20, axes=None):
+    """Training returns of DQN (moving average of ``window`` episodes) and REINFORCE (batch means),
+    against environment steps (left) and wall-clock seconds (right), with the greedy evaluations."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    h = agent.history
+    dqn_avg = base.running_mean(dqn.episode_returns, window)
+    curves = [(dqn.episode_steps, dqn.episode_seconds, dqn_avg, f"DQN training episodes (mean of {window})"),
+              (np.array(h["env_steps"]), np.array(h["seconds"]), np.array(h["train_return"]),
+               "REINFORCE training batches")]
+    for i, (steps, secs, ret, label) in enumerate(curves):
+        axes[0].plot(steps, ret, color=plotting.COLORS[i], label=label)
+        axes[1].plot(secs, ret, color=plotting.COLORS[i], label=label)
+    axes[0].plot(dqn.eval_steps, dqn.eval_returns, "o", ms=4, color=plotting.COLORS[0], label="DQN greedy evaluations")
+    eval_steps = np.array(h["env_steps"])[np.array(h["eval_update"], int) - 1]
+    axes[0].plot(eval_steps, h["eval_return"], "s", ms=4, color=plotting.COLORS[1], label="REINFORCE greedy evaluations")
+    for ax, xlabel in zip(axes, ("environment steps", "wall-clock seconds of training")):
+        ax.axhline(475, color="gray", ls=":", lw=1)
+        ax.set_xlabel(xlabel)
+    axes[0].set_ylabel("return")
+    axes[0].legend(fontsize=8)
+    axes[0].set_title("per environment step")
+    axes[1].set_title("per second of computation")
+    return axes
+
+
+def first_solved(dqn: DQNResult, agent: ReinforceResult, threshold: float = 475.0) -> dict[str, tuple[int, float]]:
+    """Environment steps and wall-clock seconds at which each agent's greedy evaluation first reached ``threshold``.
+
+    ``(-1, nan)`` for an agent that never did.
+    """
+    out: dict[str, tuple[int, float]] = {}
+    hit = np.flatnonzero(dqn.eval_returns >= threshold)
+    out["DQN"] = (int(dqn.eval_steps[hit[0]]), float(dqn.eval_times[hit[0]])) if len(hit) else (-1, float("nan"))
+    h = agent.history
+    hit = [u for u, r in zip(h["eval_update"], h["eval_return"]) if r >= threshold]
+    out["REINFORCE"] = ((int(h["env_steps"][hit[0] - 1]), float(h["seconds"][hit[0] - 1])) if hit
+                        else (-1, float("nan")))
     return out
+
+
+#: the CartPole-v1 return that counts as solved (gymnasium's reward threshold)
+CARTPOLE_SOLVED = 475.0
+
+
+def cartpole_test(net, n_episodes: int = 20, seed: int = 20_000) -> np.ndarray:
+    """Returns of the greedy policy of ``net`` on ``n_episodes`` fresh CartPole-v1 episodes (seeds ``seed + i``)."""
+    return evaluate_greedy(net, n_episodes, seed=seed)
+
+
+def random_policy_returns(n_episodes: int = 20, seed: int = 20_000) -> np.ndarray:
+    """Returns of uniformly random pushes on the same episodes as :func:`cartpole_test` (a negative control)."""
+    rng = np.random.default_rng(seed)
+    traj = lockstep_episodes(make_envs(n_episodes), [seed + i for i in range(n_episodes)],
+                             lambda obs: rng.integers(2, size=len(obs)))
+    return np.array([sum(t[2]) for t in traj])
+
+
+def success_gap(mdp: MDP, policy: np.ndarray, optimal: np.ndarray, horizon: int = 100) -> float:
+    """How much less often ``policy`` reaches the goal within ``horizon`` steps than ``optimal`` (exact)."""
+    return success_probability(mdp, optimal, horizon) - success_probability(mdp, policy, horizon)
 
 
 def find_episode(env, policy: np.ndarray, success: bool = True, max_steps: int = 40, seeds: int = 200) -> dict:
     """The first episode (seeds 0, 1, ...) of ``policy`` that ends in success (or failure) within ``max_steps``."""
     for seed in range(seeds):
-        ep = record_episode(env, policy, seed)
+        ep = tabular_rl.record_episode(env, policy, seed)
         if (sum(ep["rewards"]) > 0) == success and len(ep["actions"]) <= max_steps:
             return ep
     raise ValueError(f"no such episode among the first {seeds} seeds")
@@ -239,7 +405,7 @@ def check_discounted_returns(fn: Callable, trials: int = 6) -> checks.CheckResul
     def make_inputs(rng):
         return (rng.integers(-2, 3, size=int(rng.integers(1, 12))).astype(float), next(gammas))
 
-    return checks.check_function(fn, discounted_returns, make_inputs, name="discounted_returns", trials=trials)
+    return checks.check_function(fn, tabular_rl.discounted_returns, make_inputs, name="discounted_returns", trials=trials)
 
 
 def check_mrp_value(fn: Callable, trials: int = 5) -> checks.CheckResult:
@@ -270,5 +436,172 @@ def check_q_learning_update(fn: Callable, trials: int = 8) -> checks.CheckResult
         return (rng.normal(size=(S, A)), int(rng.integers(S)), int(rng.integers(A)), float(rng.normal()),
                 int(rng.integers(S)), next(terminated), float(rng.uniform(0.05, 1.0)), float(rng.uniform(0.5, 0.99)))
 
-    return checks.check_function(fn, q_learning_update, make_inputs, name="q_learning_update", trials=trials)
+    return checks.check_function(fn, tabular_rl.q_learning_update, make_inputs, name="q_learning_update", trials=trials)
 
+
+
+def _close(got, value, rtol: float = 1e-3) -> bool:
+    try:
+        got, value = np.asarray(got, float), np.asarray(value, float)
+        return got.shape == value.shape and bool(np.allclose(got, value, rtol=rtol, atol=1e-9))
+    except (TypeError, ValueError):
+        return False
+
+
+def _check_answer(fn: Callable, expected, name: str, hints: Sequence[tuple[object, str]] = (),
+                  rtol: float = 1e-3) -> checks.CheckResult:
+    """Check a zero-argument answer function ``fn() -> value``, with a hint for each known wrong answer."""
+    try:
+        got = fn()
+    except Exception:  # a stub or a bug: check_function reports it precisely ("not written yet", the exception)
+        return checks.check_function(fn, lambda: expected, lambda rng: (), name=name, trials=1)
+    hint = next((text for value, text in hints if _close(got, value)), None)
+    return checks.check_value(got, expected, name=name, rtol=rtol, atol=1e-9, hint=hint)
+
+
+# ------------------------------------------------------ derive-then-check: a value by hand
+#: a three-state reward process for the derivation exercise: rewards on leaving a state
+HAND_MRP = {"names": ["A", "B", "end"], "P": np.array([[0.0, 1.0, 0.0], [0.5, 0.0, 0.5], [0.0, 0.0, 1.0]]),
+            "R": np.array([2.0, 0.0, 0.0]), "gamma": 0.5}
+
+
+def hand_mrp_value() -> float:
+    """v(A) of :data:`HAND_MRP` by the exact solve (``end`` is terminal)."""
+    m = mrp_as_mdp(HAND_MRP["P"], HAND_MRP["R"], HAND_MRP["gamma"], terminal=[False, False, True])
+    return float(evaluate_policy_exact(m, np.zeros(3, np.int64))[0])
+
+
+def check_hand_value(fn: Callable) -> checks.CheckResult:
+    """Check ``fn() -> v(A)`` of :data:`HAND_MRP`, naming the usual slips."""
+    return _check_answer(fn, hand_mrp_value(), "v(A)", hints=[
+        (4.0, "that is the value with gamma = 1: discount B's value and A's value behind it by 0.5 each step"),
+        (2.0, "that is only the first reward: from B the walk comes back to A half the time and collects 2 again"),
+        (8 / 3, "v(B) is missing a factor 0.5: from B the walk returns to A with probability 0.5 AND that step "
+                "is discounted by gamma = 0.5, so v(B) = 0.25 v(A)")])
+
+
+# ------------------------------------------------------ predict-then-run: slip and the route
+def greedy_route(slip: float, gamma: float = 0.9) -> list[tuple[int, int]]:
+    """The route the optimal policy of the cliff grid world intends from ``S`` (``mdp.intended_route``)."""
+    grid = gridworld_mdp(slip=slip, gamma=gamma)
+    return intended_route(grid, value_iteration(grid, tol=1e-12)[0])
+
+
+def route_lengths(slips: Sequence[float] = (0.0, 0.1)) -> tuple[int, ...]:
+    """Number of moves of :func:`greedy_route` for each slip probability."""
+    return tuple(len(greedy_route(p)) - 1 for p in slips)
+
+
+def check_route_prediction(fn: Callable) -> checks.CheckResult:
+    """Check ``fn() -> (moves at slip 0, moves at slip 0.1)`` of the optimal route without slips."""
+    expected = route_lengths((0.0, 0.1))
+    return _check_answer(fn, expected, "route lengths (slip 0, slip 0.1)", rtol=0, hints=[
+        ((expected[0], expected[0]), "at slip 0.1 a slip beside the pits costs -1 (probability 0.05 per move): "
+                                     "the optimal route keeps two rows between itself and the pits"),
+        ((5, expected[1]), "count the moves out of the start row and back into it: up, 5 x right, down"),
+        ((expected[1], expected[1]), "with no slip nothing can go wrong next to the pits: the route hugs them")])
+
+
+# ------------------------------------------------------ debug-this: the DQN target
+def _dqn_target_inputs(rng):
+    B, A = int(rng.integers(6, 12)), int(rng.integers(2, 5))
+    terminated = np.zeros(B, np.float32)
+    terminated[rng.permutation(B)[: B // 2]] = 1.0  # some terminal transitions, some not
+    t = lambda a: torch.from_numpy(np.asarray(a, np.float32))  # noqa: E731
+    return (t(rng.normal(size=B)), t(rng.normal(size=(B, A)) + 1), t(rng.normal(size=(B, A)) + 1), t(terminated),
+            float(rng.uniform(0.8, 0.99)))
+
+
+def reference_dqn_targets(rewards, next_q_online, next_q_target, terminated, gamma):
+    """The exercise's reference: ``dqn.dqn_targets`` with the *target* network's values."""
+    return dqn_targets(rewards, next_q_target, terminated, gamma)
+
+
+def check_dqn_targets(fn: Callable) -> checks.CheckResult:
+    """Check ``fn(rewards, next_q_online, next_q_target, terminated, gamma) -> targets`` and name the bug."""
+    args = _dqn_target_inputs(np.random.default_rng(7))
+    try:
+        got = fn(*args)
+    except Exception:
+        got = None
+    r, q_on, q_tg, term, g = args
+    bugs = {"the target network": (q_on, term), "the (1 - terminated) mask": (q_tg, torch.zeros_like(term)),
+            "both": (q_on, torch.zeros_like(term))}
+    wrong = next((k for k, (q, m) in bugs.items() if got is not None and _close(got, dqn_targets(r, q, m, g).numpy())),
+                 None)
+    if wrong is None:
+        return checks.check_function(fn, reference_dqn_targets, _dqn_target_inputs, name="dqn_targets", trials=5)
+    hint = {"the target network": "the targets bootstrap from the online network (next_q_online); use next_q_target, "
+                                  "the slowly refreshed copy, so the regression target does not chase itself",
+            "the (1 - terminated) mask": "the targets bootstrap from terminal states: multiply the max by "
+                                         "(1 - terminated), since nothing follows a terminal state",
+            "both": "two bugs: the targets bootstrap from the online network instead of next_q_target, and from "
+                    "terminal states (multiply by 1 - terminated)"}[wrong]
+    return checks.check_value(got, reference_dqn_targets(*args), name="dqn_targets", hint=hint)
+
+
+# ------------------------------------------------------ design-to-a-target: Q-learning on FrozenLake
+#: the design exercise: greedy success (exact, within 100 steps) to reach after DESIGN_EPISODES episodes
+DESIGN_TARGET, DESIGN_EPISODES = 0.72, 1000
+
+
+def frozenlake_env():
+    """gymnasium's slippery 4×4 FrozenLake (ships with gymnasium: no download)."""
+    import gymnasium as gym
+
+    return gym.make("FrozenLake-v1", map_name="4x4", is_slippery=True)
+
+
+def q_learning_design(gamma: float, epsilon: float, n_episodes: int = DESIGN_EPISODES, seed: int = 0,
+                      env=None) -> dict[str, float]:
+    """Train the chapter's Q-learning (optimistic start 1, steps n(s,a)^-0.6) with ``gamma`` and ``epsilon``.
+
+    Returns the exact success probability within 100 steps of the learned greedy policy
+    (``success``) and of value iteration's policy for the same ``gamma`` (``planner``):
+    the best that learning with this discount can reach.
+    """
+    env = env if env is not None else frozenlake_env()
+    lake = frozenlake_mdp(env, gamma=max(float(gamma), 0.0))
+    res = tabular_rl.q_learning(env, n_episodes, gamma=gamma, alpha=0.0, epsilon=epsilon, q_init=1.0, visit_power=0.6,
+                                seed=seed)
+    planner, _, _ = value_iteration(lake, tol=1e-12)
+    return {"success": success_probability(lake, res.policy, 100), "planner": success_probability(lake, planner, 100)}
+
+
+@functools.lru_cache(maxsize=32)
+def _design_outcome(gamma: float, epsilon: float) -> dict[str, float]:
+    return q_learning_design(gamma, epsilon)  # deterministic (seed 0): a second check of the same design is free
+
+
+def check_q_learning_design(fn: Callable) -> checks.CheckResult:
+    """Check ``fn() -> {"gamma": g, "epsilon": e}``: Q-learning must reach ``DESIGN_TARGET`` in ``DESIGN_EPISODES``."""
+    try:
+        choice = fn()
+        gamma, epsilon = float(choice["gamma"]), float(choice["epsilon"])
+    except NotImplementedError:
+        return checks.check_function(fn, lambda: None, lambda rng: (), name="your design", trials=1)
+    except Exception as exc:
+        return checks.check_value(None, DESIGN_TARGET, name="your design", hint=f"return a dict "
+                                  f"{{'gamma': ..., 'epsilon': ...}} of two numbers ({type(exc).__name__}: {exc})")
+    if not (0.0 <= gamma <= 1.0 and 0.0 <= epsilon <= 1.0):
+        return checks.check_value(None, DESIGN_TARGET, name="your design",
+                                  hint=f"gamma and epsilon must both lie in [0, 1], got {gamma:g} and {epsilon:g}")
+    out = _design_outcome(gamma, epsilon)
+    got = min(out["success"], DESIGN_TARGET)  # reaching the target is enough
+    short = DESIGN_TARGET - out["success"]
+    if gamma >= 1.0:
+        hint = (f"with gamma = 1 Q-learning got {out['success']:.3f}: a success later is worth as much as one now, "
+                "so to Q-values that start at 1 walking in circles on safe ice looks as good as the goal. "
+                "Use a gamma just below 1")
+    elif out["planner"] < DESIGN_TARGET:
+        hint = (f"with gamma = {gamma:g} even the optimal policy only succeeds {out['planner']:.3f} of the time: "
+                "a short horizon prefers quick, risky routes past the holes. Raise gamma")
+    else:
+        advice = ("with that much random play most episodes end in a hole before the agent reaches the states near "
+                  "the goal: explore less (the optimistic start already makes it try every action)" if epsilon >= 0.3
+                  else "it has not tried enough actions in enough states yet: explore a little more")
+        hint = (f"the best policy for gamma = {gamma:g} reaches {out['planner']:.3f}, but Q-learning with "
+                f"epsilon = {epsilon:g} got {out['success']:.3f} after {DESIGN_EPISODES} episodes, {short:.3f} short; "
+                + advice)
+    return checks.check_value(round(got, 4), DESIGN_TARGET, name="greedy success within 100 steps", rtol=0,
+                              atol=1e-9, hint=hint)

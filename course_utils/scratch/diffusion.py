@@ -20,12 +20,13 @@ Contract:
   torch denoiser ``model(x, t)`` as one. Samplers take an ``eps_fn``.
 
 Contents: schedules (:func:`linear_schedule`, :func:`cosine_schedule`,
-:func:`make_schedule`, :func:`snr`); the forward process (:func:`q_sample`
+:func:`make_schedule`, :func:`schedule_from_betas`, :func:`snr`); the forward process (:func:`q_sample`
 closed form, :func:`simulate_chain` step by step); the posterior
 (:func:`posterior_mean_var`, :func:`posterior_mean_from_eps`,
 :func:`predict_x0`); samplers (:func:`ddpm_step`, :func:`ddpm_sample`,
 :func:`ddim_sample`); the loss (:func:`simple_loss` in NumPy,
-:func:`noise_prediction_loss` in torch). The networks and their training loop
+:func:`noise_prediction_loss` in torch); the best possible noise predictor for
+data from a Gaussian mixture or a finite set (:func:`optimal_eps`). The networks and their training loop
 are in :mod:`course_utils.scratch.denoisers`.
 """
 from __future__ import annotations
@@ -56,8 +57,8 @@ class Schedule:
         return len(self.beta) - 1
 
 
-def _from_betas(name: str, betas: np.ndarray) -> Schedule:
-    """Build a :class:`Schedule` from ``betas`` for ``t = 1 … T`` (length ``T``)."""
+def schedule_from_betas(name: str, betas: np.ndarray) -> Schedule:
+    """A :class:`Schedule` from ``betas`` for ``t = 1 … T`` (length ``T``), e.g. a constant ``np.full(T, 0.02)``."""
     betas = np.asarray(betas, dtype=np.float64)
     if betas.ndim != 1 or len(betas) < 1:
         raise ValueError(f"need a 1-D array of T >= 1 betas, got shape {betas.shape}")
@@ -84,7 +85,7 @@ def linear_schedule(T: int, beta_1: float | None = None, beta_T: float | None = 
     _check_T(T)
     b1 = 0.1 / T if beta_1 is None else beta_1
     bT = 20.0 / T if beta_T is None else beta_T
-    return _from_betas("linear", np.clip(np.linspace(b1, bT, T), 1e-8, 0.999))
+    return schedule_from_betas("linear", np.clip(np.linspace(b1, bT, T), 1e-8, 0.999))
 
 
 def cosine_schedule(T: int, s: float = 0.008) -> Schedule:
@@ -98,7 +99,7 @@ def cosine_schedule(T: int, s: float = 0.008) -> Schedule:
     f = np.cos(0.5 * np.pi * (t / T + s) / (1 + s)) ** 2
     ab = f / f[0]
     betas = 1.0 - ab[1:] / ab[:-1]
-    return _from_betas("cosine", np.clip(betas, 1e-8, 0.999))
+    return schedule_from_betas("cosine", np.clip(betas, 1e-8, 0.999))
 
 
 def make_schedule(name: str, T: int) -> Schedule:
@@ -252,3 +253,27 @@ def noise_prediction_loss(model: nn.Module, x0: torch.Tensor, alpha_bar: torch.T
     ab = alpha_bar[t].reshape((-1,) + (1,) * (x0.dim() - 1))
     xt = ab.sqrt() * x0 + (1 - ab).sqrt() * eps
     return ((eps - model(xt, t)) ** 2).flatten(1).sum(1).mean()
+
+
+# ----------------------------------------------------------- the best possible
+def optimal_eps(xt: np.ndarray, t: int, sched: Schedule, centres: np.ndarray, sd: float = 0.0) -> np.ndarray:
+    """The Bayes-optimal noise prediction E[ε | x_t] when x_0 ~ (1/K) Σ_k N(c_k, sd² I).
+
+    ``centres`` ``(K, ...)`` has the shape of one data point per row. With ``sd = 0``
+    the data are the finite set of ``centres`` (a training set). Given component k,
+    x_t ~ N(√ᾱ_t c_k, v I) with v = ᾱ_t sd² + 1 − ᾱ_t and E[ε | x_t, k] =
+    √(1−ᾱ_t) (x_t − √ᾱ_t c_k) / v, which is linear in c_k; so
+    E[ε | x_t] = √(1−ᾱ_t) (x_t − √ᾱ_t Σ_k w_k c_k) / v with the posterior weights
+    w = softmax_k(−‖x_t − √ᾱ_t c_k‖² / 2v). No network can have a lower
+    noise-prediction loss than this function.
+    """
+    xt = np.asarray(xt, dtype=np.float64)
+    C = np.asarray(centres, dtype=np.float64).reshape(len(centres), -1)
+    x = xt.reshape(len(xt), -1)
+    ab = sched.alpha_bar[t]
+    v = ab * sd ** 2 + 1 - ab
+    mc = np.sqrt(ab) * C
+    logits = -(np.sum(x ** 2, 1)[:, None] - 2 * x @ mc.T + np.sum(mc ** 2, 1)[None, :]) / (2 * v)
+    w = np.exp(logits - logits.max(axis=1, keepdims=True))
+    w /= w.sum(axis=1, keepdims=True)
+    return (np.sqrt(1 - ab) * (x - np.sqrt(ab) * (w @ C)) / v).reshape(xt.shape)

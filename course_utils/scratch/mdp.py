@@ -24,7 +24,7 @@ Contents: the container (:class:`MDP`, ``policy_matrices``, ``as_stochastic``,
 ``evaluate_policy_exact``, ``bellman_expectation_backup``, ``evaluate_policy_iterative``,
 ``q_from_v``, ``greedy_policy``, ``bellman_optimality_backup``,
 ``bellman_optimality_residual``, ``policy_iteration``, ``value_iteration``,
-``success_probability``). Learning from samples is in
+``success_probability``, ``optimal_success_within``, ``intended_route``). Learning from samples is in
 :mod:`course_utils.scratch.tabular_rl`.
 """
 from __future__ import annotations
@@ -302,14 +302,18 @@ def mrp_value(P: np.ndarray, R: np.ndarray, gamma: float) -> np.ndarray:
     r"""Solve the Bellman equation of a Markov reward process, :math:`v = (I - \gamma P)^{-1} R`.
 
     Uses ``np.linalg.solve`` (never an explicit inverse). Raises ``ValueError`` when
-    :math:`I - \gamma P` is singular (``gamma = 1`` and a chain that never ends).
+    :math:`I - \gamma P` is singular: with ``gamma = 1`` every chain has a closed set of
+    states it never leaves (an absorbing end state is one), and on it the equation has
+    no unique solution, whatever the return is.
     """
     P, R = np.asarray(P, float), np.asarray(R, float)
     n = len(R)
     M = np.eye(n) - gamma * P
     if np.linalg.cond(M) > 1e12:
-        raise ValueError(f"I - gamma P is singular (gamma = {gamma}): some states never stop collecting reward, "
-                         "so their return is undefined; use gamma < 1")
+        raise ValueError(f"I - gamma P is singular (gamma = {gamma:g}): the chain has a closed set of states it never "
+                         "leaves (an absorbing end state is one), so v = R + gamma P v has no unique solution there. "
+                         "Fix the value of end states to 0 and solve for the others (evaluate_policy_exact does), "
+                         "or use gamma < 1.")
     return np.linalg.solve(M, R)
 
 
@@ -326,8 +330,10 @@ def _never_terminating(P_pi: np.ndarray, terminal: np.ndarray) -> np.ndarray:
 def evaluate_policy_exact(mdp: MDP, policy: np.ndarray) -> np.ndarray:
     r"""Exact :math:`v_\pi` by one linear solve, :math:`(I - \gamma P_\pi) v = R_\pi` on non-terminal states.
 
-    With ``gamma = 1`` the return is only defined when every state reaches a terminal
-    state with probability 1; otherwise ``ValueError`` names one state that never does.
+    Terminal states are fixed at 0. With ``gamma = 1`` the system is singular as soon as
+    some state never reaches a terminal state: the Bellman equation then has no unique
+    solution there (even when the return exists, e.g. a loop that pays 0 has return 0).
+    ``ValueError`` names one such state and says what its return is.
     """
     P_pi, R_pi = policy_matrices(mdp, policy)
     live = ~mdp.terminal
@@ -336,9 +342,13 @@ def evaluate_policy_exact(mdp: MDP, policy: np.ndarray) -> np.ndarray:
         if stuck.any():
             s = int(np.flatnonzero(stuck)[0])
             more = f" and {int(stuck.sum()) - 1} other state(s)" if stuck.sum() > 1 else ""
+            if np.all(R_pi[stuck] == 0):
+                why = "its return there is 0 (the loop pays nothing), but the equations cannot pin that down"
+            else:
+                why = "its return there does not converge (the loop keeps paying)"
             raise ValueError(f"with gamma = 1 this policy never reaches an exit from state {mdp.state_names[s]}{more}: "
-                             "the return keeps adding up forever, so v is undefined (I - gamma P_pi is singular). "
-                             "Use gamma < 1.")
+                             f"I - gamma P_pi is singular, so the Bellman equation v = R_pi + gamma P_pi v has no "
+                             f"unique solution; {why}. Use gamma < 1, or a policy that reaches an exit.")
     v = np.zeros(mdp.n_states)
     idx = np.flatnonzero(live)
     if len(idx):
@@ -460,3 +470,40 @@ def success_probability(mdp: MDP, policy: np.ndarray, horizon: int | None = None
         v = R_pi + P_pi @ v
     return float(v[mdp.start] / goal_reward)
 
+
+
+def optimal_success_within(mdp: MDP, horizon: int, goal_reward: float = 1.0) -> float:
+    """The highest probability of collecting the goal reward from the start within ``horizon`` steps.
+
+    Backward induction over the remaining steps: the best policy may depend on the time
+    left (a *non-stationary* policy), so this bounds every stationary policy's
+    :func:`success_probability` with the same horizon.
+    """
+    v = np.zeros(mdp.n_states)
+    for _ in range(int(horizon)):
+        v = (mdp.R + mdp.P @ v).max(axis=1)
+        v[mdp.terminal] = 0.0
+    return float(v[mdp.start] / goal_reward)
+
+
+def intended_route(mdp: MDP, policy: np.ndarray, max_moves: int = 100) -> list[tuple[int, int]]:
+    """Cells ``(row, column)`` a deterministic ``policy`` visits from the start of a grid MDP if no move slips.
+
+    Uses the grid world's actions (up, right, down, left). Stops at an exit, or when the
+    intended move is blocked (the agent pushes into a wall or the border and stays put).
+    """
+    if mdp.shape is None or mdp.layout is None:
+        raise ValueError("intended_route needs a grid MDP (made by gridworld_mdp)")
+    H, W = mdp.shape
+    r, c = divmod(mdp.start, W)
+    route = [(r, c)]
+    for _ in range(max_moves):
+        s = r * W + c
+        if mdp.terminal[s]:
+            break
+        dr, dc = ARROWS[int(policy[s])]
+        if not (0 <= r + dr < H and 0 <= c + dc < W) or mdp.layout[r + dr][c + dc] == "#":
+            break
+        r, c = r + dr, c + dc
+        route.append((r, c))
+    return route

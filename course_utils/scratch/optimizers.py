@@ -24,8 +24,8 @@ Contract for the update rules (as in cs231n's ``optim.py``)::
 
 Also here: gradient descent on a quadratic (:func:`quadratic_gd`, the step-size
 limit), the gradient noise of minibatches and minibatch SGD on least squares
-(batches from :func:`course_utils.scratch.batches.minibatches`), and learning-rate
-schedules. Moving averages are ``base.ewma``. Line search lives in
+(batches from :func:`course_utils.scratch.batches.minibatches`). Learning-rate schedules
+are :mod:`course_utils.scratch.schedules`. Moving averages are ``base.ewma``. Line search lives in
 :mod:`course_utils.scratch.line_search`, curvature-based methods in
 :mod:`course_utils.scratch.second_order`.
 """
@@ -272,25 +272,3 @@ def least_squares_sgd(X: Array, y: Array, batch_size: int, lr: float, epochs: in
             seen.append(seen[-1] + len(idx))
             losses.append(0.5 * np.mean((X @ w - y) ** 2))
     return SGDResult(np.array(seen), np.array(losses), w)
-
-
-# ------------------------------------------------------------------ schedules
-def lr_schedule(name: str, lr0: float, steps: int, step_size: int = 30, gamma: float = 0.5,
-                decay: float = 0.01, eta_min: float = 0.0) -> Array:
-    """Learning rate at steps ``0 … steps−1`` for ``constant``, ``step``, ``exponential``, ``inverse`` (1/t) or ``cosine``.
-
-    ``step``: ``η₀ γ^⌊t/step_size⌋``; ``exponential``: ``η₀ γᵗ``; ``inverse``: ``η₀ / (1 + decay·t)``;
-    ``cosine``: ``η_min + ½(η₀ − η_min)(1 + cos(π t / steps))``. The same as torch's ``StepLR``,
-    ``ExponentialLR``, ``LambdaLR`` and ``CosineAnnealingLR(T_max=steps)``.
-    """
-    t = np.arange(steps)
-    table = {
-        "constant": lambda: np.full(steps, lr0, dtype=np.float64),
-        "step": lambda: lr0 * gamma ** (t // step_size),
-        "exponential": lambda: lr0 * gamma ** t,
-        "inverse": lambda: lr0 / (1 + decay * t),
-        "cosine": lambda: eta_min + 0.5 * (lr0 - eta_min) * (1 + np.cos(np.pi * t / steps)),
-    }
-    if name not in table:
-        raise ValueError(f"unknown schedule {name!r}; choose from {list(table)}")
-    return table[name]()

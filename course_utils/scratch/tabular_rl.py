@@ -14,8 +14,9 @@ Contract:
   ``env.action_space.seed(...)``. A time-limit *truncation* is not a terminal
   state: its target still bootstraps from the next state.
 
-Contents: ``discounted_returns``, ``sample_episode``, ``td0_update``,
-``mc_evaluation``, ``td0_evaluation``, ``rms_error``, ``q_learning_update``,
+Contents: ``discounted_returns``, ``sample_episode``, ``sample_episodes``, ``td0_update``,
+``mc_evaluation``, ``td0_evaluation`` (constant or array-valued steps), batch updating
+(``batch_mc_evaluation``, ``batch_td0``, ``certainty_equivalence_evaluation``), ``rms_error``, ``q_learning_update``,
 ``epsilon_greedy``, :class:`QLearningResult`, ``q_learning``,
 ``evaluate_env_policy``, ``record_episode``. The MDPs and planners are in
 :mod:`course_utils.scratch.mdp`.
@@ -54,8 +55,15 @@ def sample_episode(mdp: MDP, policy: np.ndarray, rng: np.random.Generator, start
     ``states`` has one more entry than ``actions`` and ``rewards`` (the final state).
     Rewards come from the MDP's ``transition_reward`` when present, else the expected ``R``.
     """
-    pi = as_stochastic(policy, mdp.n_actions)
-    cum_pi, cum_P = np.cumsum(pi, 1), np.cumsum(mdp.P, 2)
+    return _episode(mdp, *_cumulative(mdp, policy), rng, start, max_steps)
+
+
+def _cumulative(mdp: MDP, policy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.cumsum(as_stochastic(policy, mdp.n_actions), 1), np.cumsum(mdp.P, 2)
+
+
+def _episode(mdp: MDP, cum_pi: np.ndarray, cum_P: np.ndarray, rng: np.random.Generator, start: int | None,
+             max_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     s = mdp.start if start is None else int(start)
     states, actions, rewards = [s], [], []
     for _ in range(max_steps):
@@ -84,55 +92,164 @@ def td0_update(v: np.ndarray, s: int, r: float, s_next: int, terminated: bool, a
     return v
 
 
-def mc_evaluation(mdp: MDP, policy: np.ndarray, n_episodes: int, rng: np.random.Generator,
-                  alpha: float | None = None, v0: float = 0.0) -> np.ndarray:
-    r"""First-visit Monte Carlo evaluation; returns the estimates after each episode, ``(n_episodes, S)``.
+def sample_episodes(mdp: MDP, policy: np.ndarray, n_episodes: int, rng: np.random.Generator,
+                    max_steps: int = 10_000) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``n_episodes`` episodes of ``policy`` as ``(states, rewards)`` pairs (the input of the evaluators below).
 
-    ``alpha=None`` averages the returns seen so far (the first return replaces the start
-    value); a number uses a constant step :math:`v(s) \leftarrow v(s) + \alpha (G - v(s))`.
-    Non-terminal estimates start at ``v0``; terminal states stay 0.
+    The same random numbers as ``n_episodes`` calls of :func:`sample_episode`.
     """
-    v = np.where(mdp.terminal, 0.0, v0)
+    cum_pi, cum_P = _cumulative(mdp, policy)
+    out = []
+    for _ in range(n_episodes):
+        states, _, rewards = _episode(mdp, cum_pi, cum_P, rng, None, max_steps)
+        out.append((states, rewards))
+    return out
+
+
+def _start_values(mdp: MDP, alpha, v0: float) -> np.ndarray:
+    shape = np.shape(alpha) + (mdp.n_states,)
+    return np.broadcast_to(np.where(mdp.terminal, 0.0, float(v0)), shape).copy()
+
+
+def mc_evaluation(mdp: MDP, policy: np.ndarray, n_episodes: int, rng: np.random.Generator | None = None,
+                  alpha: float | np.ndarray | None = None, v0: float = 0.0, first_visit: bool = True,
+                  episodes: list | None = None) -> np.ndarray:
+    r"""Monte Carlo evaluation; returns the estimates after each episode, ``(n_episodes, S)``.
+
+    After each episode, each visited state moves towards the return that followed it:
+    :math:`v(s) \leftarrow v(s) + \alpha\,(G_t - v(s))`. ``alpha=None`` uses
+    :math:`\alpha = 1/n(s)` (the average of the returns seen so far; the first return
+    replaces the start value); a number is a constant step; a 1-D array of ``k`` steps
+    runs ``k`` evaluations side by side on the same episodes, giving ``(n_episodes, k, S)``.
+    ``first_visit`` counts only the first visit of a state in an episode (otherwise
+    every visit). Non-terminal estimates start at ``v0``; terminal states stay 0.
+    ``episodes`` (from :func:`sample_episodes`) replaces sampling with ``rng``.
+    """
+    episodes = episodes if episodes is not None else sample_episodes(mdp, policy, n_episodes, rng)
+    step = None if alpha is None else np.asarray(alpha, float)
+    v = _start_values(mdp, 0.0 if step is None else step, v0)
     counts = np.zeros(mdp.n_states)
-    history = np.zeros((n_episodes, mdp.n_states))
-    for k in range(n_episodes):
-        states, _, rewards = sample_episode(mdp, policy, rng)
+    history = np.zeros((n_episodes,) + v.shape)
+    for k, (states, rewards) in enumerate(episodes[:n_episodes]):
         G = discounted_returns(rewards, mdp.gamma)
         seen = set()
         for t, s in enumerate(states[:-1]):
-            if s in seen:
+            if first_visit and s in seen:
                 continue
             seen.add(s)
             counts[s] += 1
-            step = 1.0 / counts[s] if alpha is None else alpha
-            v[s] += step * (G[t] - v[s])
+            a = 1.0 / counts[s] if step is None else step
+            v[..., s] += a * (G[t] - v[..., s])
         history[k] = v
     return history
 
 
-def td0_evaluation(mdp: MDP, policy: np.ndarray, n_episodes: int, rng: np.random.Generator,
-                   alpha: float = 0.1, v0: float = 0.0) -> np.ndarray:
-    """TD(0) evaluation with a constant step ``alpha``; estimates after each episode, ``(n_episodes, S)``.
+def td0_evaluation(mdp: MDP, policy: np.ndarray, n_episodes: int, rng: np.random.Generator | None = None,
+                   alpha: float | np.ndarray = 0.1, v0: float = 0.0, episodes: list | None = None) -> np.ndarray:
+    r"""TD(0) evaluation with a constant step ``alpha``; estimates after each episode, ``(n_episodes, S)``.
 
-    Non-terminal estimates start at ``v0``; terminal states stay 0.
+    After every step, :math:`v(s) \leftarrow v(s) + \alpha\,(r + \gamma v(s') - v(s))`, with
+    :math:`v(s') = 0` when :math:`s'` is terminal. A 1-D array of ``k`` steps runs ``k``
+    evaluations side by side on the same episodes, giving ``(n_episodes, k, S)``.
+    Non-terminal estimates start at ``v0``; terminal states stay 0. ``episodes`` (from
+    :func:`sample_episodes`) replaces sampling with ``rng``.
     """
-    v = np.where(mdp.terminal, 0.0, v0)
-    history = np.zeros((n_episodes, mdp.n_states))
-    for k in range(n_episodes):
-        states, _, rewards = sample_episode(mdp, policy, rng)
+    episodes = episodes if episodes is not None else sample_episodes(mdp, policy, n_episodes, rng)
+    step = np.asarray(alpha, float)
+    v = _start_values(mdp, step, v0)
+    history = np.zeros((n_episodes,) + v.shape)
+    for k, (states, rewards) in enumerate(episodes[:n_episodes]):
         for t in range(len(rewards)):
             s, s2 = states[t], states[t + 1]
-            target = rewards[t] + (0.0 if mdp.terminal[s2] else mdp.gamma * v[s2])
-            v[s] += alpha * (target - v[s])
+            target = rewards[t] + (0.0 if mdp.terminal[s2] else mdp.gamma * v[..., s2])
+            v[..., s] += step * (target - v[..., s])
         history[k] = v
     return history
+
+
+def _transitions(episodes: list, terminal: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    s = np.concatenate([st[:-1] for st, _ in episodes]).astype(np.int64)
+    s2 = np.concatenate([st[1:] for st, _ in episodes]).astype(np.int64)
+    r = np.concatenate([rw for _, rw in episodes]).astype(float)
+    return s, r, s2, np.asarray(terminal, bool)[s2]
+
+
+def batch_mc_evaluation(mdp: MDP, episodes: list, v0: float = 0.0) -> np.ndarray:
+    """Batch Monte Carlo after each episode, ``(n_episodes, S)``.
+
+    Row ``k`` is what batch MC converges to on the first ``k + 1`` episodes: every
+    state's average return over all its visits (every-visit; repeated constant-step MC
+    sweeps over a fixed batch converge to these averages). Unvisited non-terminal
+    states keep ``v0``; terminal states are 0.
+    """
+    total, count = np.zeros(mdp.n_states), np.zeros(mdp.n_states)
+    v = np.where(mdp.terminal, 0.0, float(v0))
+    history = np.zeros((len(episodes), mdp.n_states))
+    for k, (states, rewards) in enumerate(episodes):
+        np.add.at(total, states[:-1], discounted_returns(rewards, mdp.gamma))
+        np.add.at(count, states[:-1], 1.0)
+        seen = count > 0
+        v[seen] = total[seen] / count[seen]
+        history[k] = v
+    return history
+
+
+def certainty_equivalence_evaluation(mdp: MDP, episodes: list, v0: float = 0.0) -> np.ndarray:
+    r"""Batch TD(0) after each episode, ``(n_episodes, S)``: the certainty-equivalence estimates.
+
+    Row ``k`` is the exact value of the Markov reward process *estimated* from the first
+    ``k + 1`` episodes: :math:`\hat P(s'|s)` and :math:`\hat R(s)` are the observed
+    transition frequencies and mean rewards, and the row solves
+    :math:`v = \hat R + \gamma \hat P v` on the visited states (a linear solve). This is
+    the fixed point of :func:`batch_td0`. Unvisited non-terminal states keep ``v0``;
+    terminal states are 0.
+    """
+    S = mdp.n_states
+    counts, reward_sum = np.zeros((S, S)), np.zeros(S)
+    v = np.where(mdp.terminal, 0.0, float(v0))
+    history = np.zeros((len(episodes), S))
+    for k, (states, rewards) in enumerate(episodes):
+        np.add.at(counts, (states[:-1], states[1:]), 1.0)
+        np.add.at(reward_sum, states[:-1], rewards)
+        n = counts.sum(1)
+        seen = np.flatnonzero((n > 0) & ~mdp.terminal)
+        if len(seen):
+            P_hat = counts[seen] / n[seen, None]
+            A = np.eye(len(seen)) - mdp.gamma * P_hat[:, seen]
+            v[seen] = np.linalg.solve(A, reward_sum[seen] / n[seen])  # other next states are terminal: value 0
+        history[k] = v
+    return history
+
+
+def batch_td0(episodes: list, mdp: MDP, alpha: float = 0.5, v0: float = 0.0, tol: float = 1e-12,
+              max_sweeps: int = 100_000) -> tuple[np.ndarray, int]:
+    r"""Batch TD(0): sweep the same ``episodes`` again and again until the estimates stop moving.
+
+    Each sweep computes the TD error :math:`r + \gamma v(s') - v(s)` of every stored
+    transition with the *current* ``v``, averages them per state, and moves each state by
+    ``alpha`` times its average (Sutton & Barto's batch updating sums the increments with a
+    small step instead; the fixed point is the same, averaging just converges in fewer
+    sweeps). Returns ``(v, sweeps)``. The fixed point is
+    :func:`certainty_equivalence_evaluation` (its last row). Raises ``ValueError`` if it does not converge.
+    """
+    s, r, s2, term = _transitions(episodes, mdp.terminal)
+    n = np.bincount(s, minlength=mdp.n_states).astype(float)
+    v = np.where(mdp.terminal, 0.0, float(v0))
+    visited = n > 0
+    for sweep in range(1, max_sweeps + 1):
+        delta = r + mdp.gamma * np.where(term, 0.0, v[s2]) - v[s]
+        step = np.zeros(mdp.n_states)
+        step[visited] = alpha * np.bincount(s, weights=delta, minlength=mdp.n_states)[visited] / n[visited]
+        v += step
+        if np.max(np.abs(step)) < tol:
+            return v, sweep
+    raise ValueError(f"batch TD(0) did not converge in {max_sweeps} sweeps; use a smaller alpha")
 
 
 def rms_error(history: np.ndarray, v_true: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """Root-mean-square error of each row of ``history`` against ``v_true`` (over ``mask`` states)."""
     mask = np.ones(len(v_true), bool) if mask is None else np.asarray(mask, bool)
     return np.sqrt(np.mean((np.asarray(history)[..., mask] - v_true[mask]) ** 2, axis=-1))
-
 
 
 def q_learning_update(Q: np.ndarray, s: int, a: int, r: float, s_next: int, terminated: bool,

@@ -178,3 +178,138 @@ def test_ring_of_gaussians_modes_centres_and_spread():
         data.ring_centers(0)
     with pytest.raises(ValueError, match="noise"):
         data.make_ring_of_gaussians(10, np.random.default_rng(0), std=-0.1)
+# ---------------------------------------------------------- text and sequences
+def test_char_vocab_round_trips_and_names_unknown_characters():
+    v = data.CharVocab.from_text("hello world")
+    assert v.chars == " dehlorw" and len(v) == 8
+    ids = v.encode("hold")
+    assert ids.dtype == np.int64 and v.decode(ids) == "hold"
+    with pytest.raises(ValueError, match="'z'"):
+        v.encode("holz")
+    with pytest.raises(ValueError, match="ids must lie"):
+        v.decode([8])
+    with pytest.raises(ValueError, match="distinct"):
+        data.CharVocab("aa")
+
+
+def test_split_text_is_contiguous_and_complete():
+    train, val = data.split_text("abcdefghij", val=0.3)
+    assert (train, val) == ("abcdefg", "hij")
+    a, b = data.split_text(np.arange(100), 0.1)
+    assert a[-1] + 1 == b[0] and len(b) == 10
+    with pytest.raises(ValueError, match="val"):
+        data.split_text("abc", 1.5)
+
+
+def test_char_corpus_of_the_python_docs():
+    c = data.load_char_corpus()
+    n = len(data.load_text())
+    assert len(c.train) + len(c.val) == n and abs(len(c.val) - 0.1 * n) <= 1
+    assert len(c.vocab) == 103  # measured: letters, digits, punctuation and a few typographic symbols
+    assert c.vocab.decode(c.train[:20]) == data.load_text()[:20]
+    small = data.load_char_corpus(max_chars=1000)
+    assert len(small.train) == 900
+
+
+def test_copy_task_repeats_the_symbols_after_a_delimiter():
+    x, y, m = data.make_copy_task(5, 4, 7, np.random.default_rng(0))
+    assert x.shape == y.shape == m.shape == (5, 8)
+    np.testing.assert_array_equal(x[:, 4], 7)  # the delimiter
+    np.testing.assert_array_equal(y[:, :-1], x[:, 1:])  # next-symbol targets
+    np.testing.assert_array_equal(y[m].reshape(5, 4), x[:, :4])  # the scored targets are the copies
+    assert x[:, :4].max() < 7
+
+
+def test_mackey_glass_is_bounded_chaotic_and_seeded():
+    s = data.make_mackey_glass(1500)
+    assert 0.3 < s.min() and s.max() < 1.4 and s.std() > 0.15
+    a = data.make_mackey_glass(1500, np.random.default_rng(1), washout=0)
+    b = data.make_mackey_glass(1500, np.random.default_rng(2), washout=0)
+    # chaos: two nearby starts end up far apart, though the first samples agree closely
+    assert abs(a[0] - b[0]) < 0.1 and np.max(np.abs(a[-300:] - b[-300:])) > 0.2
+    np.testing.assert_array_equal(a, data.make_mackey_glass(1500, np.random.default_rng(1), washout=0))
+
+
+def test_shuffle_task_keeps_the_symbols_and_only_changes_order():
+    ids = np.arange(1000) % 37
+    X, y = data.make_shuffle_task(ids, 50, 12, np.random.default_rng(0))
+    assert X.shape == (50, 12) and set(np.unique(y)) == {0, 1}
+    for row, label in zip(X, y):
+        consecutive = np.all(np.diff(row) % 37 == 1)
+        assert consecutive == (label == 0) or label == 1  # originals are consecutive runs
+    assert not np.all([np.all(np.diff(r) % 37 == 1) for r in X[y == 1]])
+
+
+def test_word_end_task_marks_the_last_letter_of_each_word():
+    v = data.CharVocab.from_text("ab cd, e")
+    ids = v.encode("ab cd, e")
+    X, Y = data.make_word_end_task(ids, v, 1, 7, np.random.default_rng(0))
+    assert v.decode(X[0]) == "ab cd, " and Y[0].tolist() == [0, 1, 0, 0, 1, 0, 0]
+
+
+def test_sine_sequences():
+    w, s = data.make_sine_sequences(4, 10, np.random.default_rng(0))
+    assert w.shape == (4,) and s.shape == (4, 10) and np.all((0.2 <= w) & (w <= 0.6))
+    np.testing.assert_allclose(s[:, 2], np.sin(3 * w))
+
+
+def test_wave_regression():
+    x, y = data.make_wave_regression(200, np.random.default_rng(0), noise=0.5)
+    assert np.all(np.diff(x) >= 0) and 0 <= x.min() and x.max() <= 5
+    resid = y - data.wave_function(x)
+    assert abs(resid.std() - 0.5) < 0.08
+    assert data.wave_function(np.array([0.0]))[0] == 0.0
+# ------------------------------------------------------------- shapes images
+@pytest.fixture(scope="module")
+def shapes():
+    return data.make_shapes(300, np.random.default_rng(0))
+
+
+def test_shapes_arrays_and_ranges(shapes):
+    n = len(shapes)
+    assert shapes.images.shape == (n, 3, 32, 32) and shapes.images.dtype == np.float32
+    assert 0 <= shapes.images.min() and shapes.images.max() <= 1
+    assert shapes.masks.shape == shapes.instances.shape == (n, 32, 32)
+    assert set(np.unique(shapes.masks)) == {0, 1, 2, 3}
+    counts = [len(b) for b in shapes.boxes]
+    assert min(counts) >= 1 and max(counts) <= 3 and len(set(counts)) == 3
+
+
+def test_shapes_masks_and_boxes_agree(shapes):
+    """Every box is the tight box of its object's visible pixels, and those pixels carry its class."""
+    for i in range(len(shapes)):
+        ids = np.unique(shapes.instances[i])
+        ids = ids[ids > 0]
+        assert len(ids) == len(shapes.boxes[i]) == len(shapes.labels[i])
+        assert np.array_equal(shapes.masks[i] > 0, shapes.instances[i] > 0)
+        for k, box, label in zip(ids, shapes.boxes[i], shapes.labels[i]):
+            ys, xs = np.nonzero(shapes.instances[i] == k)
+            np.testing.assert_array_equal(box, [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
+            assert np.all(shapes.masks[i][ys, xs] == 1 + label)
+
+
+def test_shapes_objects_stay_mostly_visible_and_differ_from_the_background(shapes):
+    for i in range(20):
+        for box in shapes.boxes[i]:
+            assert (box[2] - box[0]) >= 2 and (box[3] - box[1]) >= 2
+    # shape pixels differ from background pixels on average by far more than the noise
+    img, m = shapes.images[0], shapes.masks[0] > 0
+    assert np.linalg.norm(img[:, m].mean(1) - img[:, ~m].mean(1)) > 0.2
+
+
+def test_shapes_are_seeded_subset_and_fast():
+    import time
+
+    a = data.make_shapes(50, np.random.default_rng(1))
+    b = data.make_shapes(50, np.random.default_rng(1))
+    np.testing.assert_array_equal(a.images, b.images)
+    sub = a.subset(slice(10, 20))
+    assert len(sub) == 10 and np.array_equal(sub.masks, a.masks[10:20]) and sub.boxes[0] is a.boxes[10]
+    t0 = time.process_time()
+    data.make_shapes(2500, np.random.default_rng(0))
+    assert time.process_time() - t0 < 2.0          # about 0.3 s on one core alone; generous for a loaded machine
+
+
+def test_shapes_bad_settings_raise():
+    with pytest.raises(ValueError, match="radius"):
+        data.make_shapes(5, np.random.default_rng(0), radius=(5, 20))

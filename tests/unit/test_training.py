@@ -65,3 +65,54 @@ def test_loader_and_argument_errors():
         training.fit(nn.Linear(2, 1), None, None, None, epochs=0)
     with pytest.raises(KeyError, match="recorded"):
         training.History()["nope"]
+
+
+def test_train_steps_learns_records_and_clips():
+    torch.manual_seed(0)
+    model = nn.Linear(3, 1)
+    w = torch.tensor([[1.0, -2.0, 0.5]])
+    g = torch.Generator().manual_seed(0)
+
+    def batch(step):
+        x = torch.randn(32, 3, generator=g)
+        return x, x @ w.T
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    h = training.train_steps(model, batch, nn.functional.mse_loss, opt, steps=200, clip=0.5, progress=False)
+    assert len(h["train_loss"]) == 200 and h["train_loss"][-1] < 1e-3 * h["train_loss"][0]
+    assert max(h["grad_norm"]) > 0.5  # recorded before clipping
+    assert h["lr"][0] == 0.1 and not h.diverged
+
+
+def test_train_steps_reports_divergence():
+    model = nn.Linear(2, 1)
+
+    def batch(step):
+        x = torch.randn(8, 2) * 1e3
+        return x, x.sum(1, keepdim=True)
+    h = training.train_steps(model, batch, nn.functional.mse_loss, torch.optim.SGD(model.parameters(), lr=10.0),
+                             steps=200, progress=False)
+    assert h.diverged and "diverged" in h.message
+    with pytest.raises(ValueError, match="steps"):
+        training.train_steps(model, batch, nn.functional.mse_loss, torch.optim.SGD(model.parameters(), lr=1.0), 0)
+def test_train_steps_with_a_sampler_counts_steps_the_scheduler_and_detects_divergence():
+    torch.manual_seed(0)
+    X, y = data.make_blobs(200, np.random.default_rng(0), centers=3, std=0.4)
+    Xt, yt = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
+    g = torch.Generator().manual_seed(0)
+
+    def next_batch(step):
+        idx = torch.randint(0, len(Xt), (32,), generator=g)
+        return Xt[idx], yt[idx]
+
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 40)
+    h = training.train_steps(model, next_batch, nn.CrossEntropyLoss(), opt, steps=40, scheduler=sched, device="cpu",
+                           progress=False)
+    assert len(h["train_loss"]) == 40 and np.mean(h["train_loss"][-5:]) < h["train_loss"][0] / 3
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12) and not model.training
+    bad = training.train_steps(model, next_batch, lambda out, yb: out.sum() * float("nan"), opt, steps=5,
+                             device="cpu", progress=False)
+    assert bad.diverged and "step 1" in bad.message
+    with pytest.raises(ValueError, match="steps"):
+        training.train_steps(model, next_batch, nn.CrossEntropyLoss(), opt, steps=0)

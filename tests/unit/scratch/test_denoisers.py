@@ -60,3 +60,64 @@ def test_training_reports_divergence():
     assert res.diverged and "diverged" in res.message and len(res.losses) < 50
     with pytest.raises(ValueError):
         denoisers.train_denoiser(m, X, s, 0)
+
+
+# ------------------------------------------------------------ weight averaging
+def _tiny():
+    torch.manual_seed(0)
+    return torch.nn.Linear(3, 2)
+
+
+def test_weight_ema_is_base_ewma_of_each_weight():
+    from course_utils.base import ewma
+
+    m, decay = _tiny(), 0.9
+    avg = denoisers.WeightEMA(m, decay)
+    visited = []
+    for _ in range(25):
+        with torch.no_grad():
+            for p in m.parameters():
+                p.add_(torch.randn_like(p))
+        avg.update(m)
+        visited.append(m.weight.detach().clone().numpy())
+    got = avg.weights()["weight"].numpy()
+    ref = np.array([[ewma([v[i, j] for v in visited], decay)[-1] for j in range(3)] for i in range(2)])
+    np.testing.assert_allclose(got, ref, rtol=1e-5)
+
+
+def test_weight_ema_gives_the_initial_weights_no_share():
+    m = _tiny()
+    init = m.weight.detach().clone()
+    avg = denoisers.WeightEMA(m, 0.99)
+    with pytest.raises(ValueError):
+        avg.weights()
+    with torch.no_grad():
+        m.weight.add_(1.0)
+    avg.update(m)
+    torch.testing.assert_close(avg.weights()["weight"], m.weight.detach())  # one step: exactly the new weights
+    # the uncorrected average started at the initial weights keeps 0.99^k of them: 13 % after 200 steps
+    assert 0.99 ** 200 == pytest.approx(0.134, abs=1e-3)
+    assert not torch.allclose(0.99 * init + 0.01 * m.weight.detach(), m.weight.detach())
+    with pytest.raises(ValueError):
+        denoisers.WeightEMA(m, 1.0)
+
+
+def test_training_ends_with_the_average_and_logs_both_models():
+    s = D.linear_schedule(20)
+    X, _ = make_moons(300, np.random.default_rng(0))
+    runs = {}
+    for ema in (None, 0.99):
+        m = denoisers.build_denoiser("mlp", seed=0, hidden=16, T=20)
+        runs[ema] = (m, denoisers.train_denoiser(m, X, s, 1, batch_size=64, lr=1e-2, ema=ema, show_progress=False))
+    # after one step the bias-corrected average is the trained weights themselves
+    for p, q in zip(runs[None][0].parameters(), runs[0.99][0].parameters()):
+        torch.testing.assert_close(p, q)
+    m = denoisers.build_denoiser("mlp", seed=0, hidden=16, T=20)
+    res = denoisers.train_denoiser(m, X, s, 250, batch_size=64, lr=1e-2, eval_every=100, show_progress=False)
+    assert res.eval_steps == [100, 200, 250] and len(res.eval_losses) == len(res.ema_eval_losses) == 3
+    # the model ends as the average: its loss on the fixed batch is the logged EMA loss
+    batch = denoisers._eval_batch(torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(s.alpha_bar, dtype=torch.float32),
+                                  300, 0)
+    assert denoisers._eval_loss(m, batch) == pytest.approx(res.ema_eval_losses[-1], rel=1e-6)
+    assert res.ema_eval_losses[-1] != res.eval_losses[-1]
+    assert runs[None][1].ema_eval_losses == []

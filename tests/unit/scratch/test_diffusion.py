@@ -233,3 +233,63 @@ def test_noise_prediction_loss_with_perfect_model_is_zero():
     assert D.noise_prediction_loss(oracle, x0, ab, gen).item() == pytest.approx(0.0, abs=1e-20)
     zero = D.noise_prediction_loss(lambda xt, t: torch.zeros_like(xt), x0, ab, torch.Generator().manual_seed(0))
     assert 0.5 < zero.item() / 2 < 1.5  # E‖ε‖² = d = 2
+
+
+def test_schedule_from_betas_constant():
+    s = D.schedule_from_betas("constant", np.full(30, 0.02))
+    np.testing.assert_allclose(s.alpha_bar, 0.98 ** np.arange(31), rtol=1e-12)
+    with pytest.raises(ValueError):
+        D.schedule_from_betas("bad", np.array([0.5, 1.0]))
+
+
+# ------------------------------------------------------------ the best possible
+def test_optimal_eps_single_gaussian_is_the_closed_form():
+    """One component N(m, sd² I): E[ε | x_t] = √(1−ᾱ)(x_t − √ᾱ m)/(ᾱ sd² + 1 − ᾱ)."""
+    s, m, sd = D.cosine_schedule(30), np.array([0.7, -1.2]), 0.4
+    x = np.random.default_rng(0).standard_normal((6, 2))
+    for t in (1, 10, 30):
+        ab = s.alpha_bar[t]
+        ref = np.sqrt(1 - ab) * (x - np.sqrt(ab) * m) / (ab * sd ** 2 + 1 - ab)
+        np.testing.assert_allclose(D.optimal_eps(x, t, s, m[None], sd), ref, rtol=1e-10, atol=1e-12)
+
+
+def test_optimal_eps_finite_set_matches_bayes_by_hand():
+    """sd = 0: posterior over the training points, written as an explicit loop over them."""
+    s = D.linear_schedule(20)
+    rng = np.random.default_rng(1)
+    C, x, t = rng.standard_normal((5, 1, 2, 2)), rng.standard_normal((3, 1, 2, 2)), 4
+    ab = s.alpha_bar[t]
+    for i in range(len(x)):
+        like = np.array([np.exp(-np.sum((x[i] - np.sqrt(ab) * c) ** 2) / (2 * (1 - ab))) for c in C])
+        w = like / like.sum()
+        ref = sum(wk * (x[i] - np.sqrt(ab) * c) / np.sqrt(1 - ab) for wk, c in zip(w, C))
+        np.testing.assert_allclose(D.optimal_eps(x, t, s, C)[i], ref, rtol=1e-9)
+
+
+def test_optimal_eps_is_the_conditional_mean_by_simulation():
+    """Bin simulated (x_t, ε) pairs of a 1-D two-component mixture: the bin averages of ε match ε*."""
+    s, t, n = D.linear_schedule(20), 6, 400_000
+    rng = np.random.default_rng(2)
+    C, sd = np.array([[-1.0], [1.5]]), 0.3
+    x0 = C[rng.integers(0, 2, n)] + sd * rng.standard_normal((n, 1))
+    xt, eps = D.q_sample(x0, t, s, rng)
+    edges = np.linspace(-1.5, 1.5, 13)
+    which = np.digitize(xt[:, 0], edges)
+    for b in range(1, len(edges)):
+        sel = which == b
+        centre = np.array([[0.5 * (edges[b - 1] + edges[b])]])
+        # the bin average of ε* (not ε* at the centre): ε* varies inside a bin
+        expected = D.optimal_eps(xt[sel], t, s, C, sd).mean()
+        assert eps[sel].mean() == pytest.approx(expected, abs=5 * eps[sel].std() / np.sqrt(sel.sum()) + 1e-3), centre
+
+
+def test_optimal_eps_beats_any_perturbation():
+    s, rng = D.linear_schedule(50), np.random.default_rng(3)
+    C = rng.standard_normal((40, 2))
+    x0 = C[rng.integers(0, 40, 20_000)] + 0.1 * rng.standard_normal((20_000, 2))
+    for t in (1, 10, 40):
+        xt, eps = D.q_sample(x0, t, s, rng)
+        best = D.optimal_eps(xt, t, s, C, 0.1)
+        loss = D.simple_loss(eps, best)
+        for other in (0.9 * best, best + 0.05, xt * np.sqrt(1 - s.alpha_bar[t])):
+            assert loss < D.simple_loss(eps, other)

@@ -24,6 +24,13 @@ def _classes(rng):
     return rng.normal(scale=3, size=(n, c + 1)), rng.integers(0, c + 1, n)
 
 
+def _signs(rng):
+    shape = tuple(int(v) for v in rng.integers(1, 6, size=2))
+    scores = rng.normal(scale=2, size=shape)
+    scores[np.abs(np.abs(scores) - 1) < 1e-3] = 0.5  # keep away from the kink at margin 1
+    return scores, rng.choice([-1.0, 1.0], size=shape)
+
+
 def _binary(rng):
     shape = tuple(int(v) for v in rng.integers(1, 6, size=2))
     return rng.normal(scale=5, size=shape), rng.integers(0, 2, shape).astype(np.float64)
@@ -34,6 +41,12 @@ LOSSES = {
     "mse_loss": (losses.mse_loss, F.mse_loss, _real),
     "softmax_cross_entropy": (losses.softmax_cross_entropy, F.cross_entropy, _classes),
     "sigmoid_bce": (losses.sigmoid_bce, F.binary_cross_entropy_with_logits, _binary),
+    "label_smoothing_cross_entropy": (losses.label_smoothing_cross_entropy,
+                                      lambda p, t: F.cross_entropy(p, t, label_smoothing=0.1), _classes),
+    "l1_loss": (losses.l1_loss, F.l1_loss, _real),
+    "huber_loss": (losses.huber_loss, F.huber_loss, _real),
+    "hinge_loss": (losses.hinge_loss, lambda s, y: torch.clamp(1 - y * s, min=0).mean(), _signs),
+    "multiclass_hinge_loss": (losses.multiclass_hinge_loss, F.multi_margin_loss, _classes),
 }
 
 
@@ -69,3 +82,25 @@ def test_shape_errors_say_what_was_expected():
         losses.softmax_cross_entropy(np.ones((3, 2)), np.ones(2, dtype=int))
     with pytest.raises(ValueError, match="differ"):
         losses.sigmoid_bce(np.ones(3), np.ones((3, 1)))
+
+
+@pytest.mark.parametrize("delta", [0.3, 1.0, 2.5])
+def test_huber_with_other_deltas_matches_torch(delta):
+    pred, target = _real(np.random.default_rng(7))
+    loss, grad = losses.huber_loss(pred, target, delta=delta)
+    t_loss, t_grad = _torch_value_and_grad(lambda p, t: F.huber_loss(p, t, delta=delta), pred, target)
+    assert loss == pytest.approx(t_loss, rel=1e-12)
+    np.testing.assert_allclose(grad, t_grad, rtol=1e-10, atol=1e-14)
+
+
+def test_huber_is_l2_near_zero_and_l1_far_away():
+    r = np.array([0.1, -0.4, 5.0, -8.0])
+    _, g = losses.huber_loss(r, np.zeros(4), delta=1.0)
+    np.testing.assert_allclose(g * 4, [0.1, -0.4, 1.0, -1.0])  # the pull of an outlier is capped at delta
+
+
+def test_hinge_rejects_zero_one_labels_and_has_no_gradient_beyond_the_margin():
+    with pytest.raises(ValueError, match="-1 or \\+1"):
+        losses.hinge_loss(np.ones(3), np.array([0.0, 1.0, 1.0]))
+    loss, g = losses.hinge_loss(np.array([2.0, -3.0]), np.array([1.0, -1.0]))
+    assert loss == 0.0 and np.all(g == 0)

@@ -112,13 +112,25 @@ def test_mdp_validation_names_the_bad_row():
         M.gridworld_mdp(slip=1.5)
 
 
-def test_gamma_one_without_exit_is_a_clear_error():
+def test_gamma_one_without_exit_says_the_system_is_singular_not_that_the_return_is_undefined():
     mdp = M.gridworld_mdp(slip=0.0, gamma=1.0)
-    with pytest.raises(ValueError, match="never reaches an exit from state"):
-        M.evaluate_policy_exact(mdp, np.full(mdp.n_states, 1, np.int64))
+    right = np.full(mdp.n_states, 1, np.int64)
+    with pytest.raises(ValueError) as err:
+        M.evaluate_policy_exact(mdp, right)
+    msg = str(err.value)
+    assert "never reaches an exit from state (0,0) and 15 other state(s)" in msg
+    assert "I - gamma P_pi is singular" in msg and "no unique solution" in msg and "return there is 0" in msg
+    # the same loops with a step cost: now the return itself diverges
+    costly = M.gridworld_mdp(slip=0.0, gamma=1.0, step_reward=-1.0)
+    with pytest.raises(ValueError, match="does not converge"):
+        M.evaluate_policy_exact(costly, right)
+    # and the singularity itself: the 17 non-terminal states leave 5 free constants (one per loop)
+    P_pi, _ = M.policy_matrices(mdp, right)
+    live = ~mdp.terminal
+    assert np.linalg.matrix_rank(np.eye(live.sum()) - P_pi[np.ix_(live, live)]) == live.sum() - 5
     names, P, R = M.example_mrp()
-    with pytest.raises(ValueError, match="singular"):
-        M.mrp_value(P, R, 1.0)  # the office state loops forever
+    with pytest.raises(ValueError, match="closed set of states it never leaves .* no unique solution"):
+        M.mrp_value(P, R, 1.0)  # the office state loops forever (with reward 0)
 
 
 def test_gridworld_rows_and_slip():
@@ -164,3 +176,18 @@ def test_success_probability_horizon_matches_simulation():
     exact = M.success_probability(mdp, pi, horizon=100)
     sim = tabular_rl.evaluate_env_policy(env, pi, 600, seed=0).mean()
     assert abs(sim - exact) < 4 * np.sqrt(exact * (1 - exact) / 600)
+
+
+def test_intended_route_and_optimal_success_within():
+    grid = M.gridworld_mdp(slip=0.0, gamma=0.9)
+    pi, _, _ = M.value_iteration(grid, tol=1e-12)
+    assert M.intended_route(grid, pi) == [(3, 0), (2, 0), (2, 1), (2, 2), (2, 3), (2, 4), (2, 5), (3, 5)]
+    assert M.intended_route(grid, np.full(grid.n_states, 3, np.int64)) == [(3, 0)]  # left: blocked at once
+    with pytest.raises(ValueError, match="grid MDP"):
+        M.intended_route(random_mdp(0), np.zeros(3, np.int64))
+    env = gym.make("FrozenLake-v1", map_name="4x4", is_slippery=True)
+    lake = M.frozenlake_mdp(env)
+    pi, _, _ = M.value_iteration(lake.with_gamma(1.0), tol=1e-12)
+    best, stationary = M.optimal_success_within(lake, 100), M.success_probability(lake, pi, 100)
+    assert stationary <= best + 1e-12 and best - stationary < 0.01
+    assert M.optimal_success_within(lake, 10_000) == pytest.approx(14 / 17, abs=1e-6)  # no limit in effect

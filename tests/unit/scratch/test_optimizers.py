@@ -184,16 +184,3 @@ def _torch_lrs(make, steps):
     return np.array(out)
 
 
-def test_schedules_match_torch_schedulers():
-    S = torch.optim.lr_scheduler
-    pairs = {
-        "step": (dict(step_size=7, gamma=0.5), lambda o: S.StepLR(o, step_size=7, gamma=0.5)),
-        "exponential": (dict(gamma=0.95), lambda o: S.ExponentialLR(o, gamma=0.95)),
-        "inverse": (dict(decay=0.1), lambda o: S.LambdaLR(o, lambda t: 1 / (1 + 0.1 * t))),
-        "cosine": (dict(eta_min=0.001), lambda o: S.CosineAnnealingLR(o, T_max=40, eta_min=0.001)),
-        "constant": ({}, lambda o: S.LambdaLR(o, lambda t: 1.0)),
-    }
-    for name, (kw, make) in pairs.items():
-        np.testing.assert_allclose(O.lr_schedule(name, 0.1, 40, **kw), _torch_lrs(make, 40), rtol=1e-9, err_msg=name)
-    with pytest.raises(ValueError, match="unknown schedule"):
-        O.lr_schedule("warm", 0.1, 5)

@@ -88,3 +88,68 @@ def test_record_episode_follows_the_policy_and_ends():
     assert len(ep["states"]) == len(ep["actions"]) + 1 == len(ep["rewards"]) + 1
     assert set(ep["actions"]) == {2} and ep["seed"] == 3
     assert ep == T.record_episode(env, pi, seed=3)  # the seed fixes the slips
+
+
+# ------------------------------------------------------------ step sizes side by side, batch updating
+def _walk():
+    return M.random_walk_mdp(5), np.zeros(7, np.int64)
+
+
+def test_sample_episodes_equals_repeated_sample_episode():
+    walk, pi = _walk()
+    many = T.sample_episodes(walk, pi, 5, np.random.default_rng(3))
+    rng = np.random.default_rng(3)
+    for states, rewards in many:
+        s2, _, r2 = T.sample_episode(walk, pi, rng)
+        np.testing.assert_array_equal(states, s2)
+        np.testing.assert_array_equal(rewards, r2)
+
+
+@pytest.mark.parametrize("method", ["mc", "td"])
+def test_array_of_step_sizes_equals_separate_runs(method):
+    walk, pi = _walk()
+    eps = T.sample_episodes(walk, pi, 20, np.random.default_rng(0))
+    alphas = np.array([0.05, 0.2])
+    run = (lambda a: T.mc_evaluation(walk, pi, 20, alpha=a, v0=0.5, first_visit=False, episodes=eps)) if method == "mc" \
+        else (lambda a: T.td0_evaluation(walk, pi, 20, alpha=a, v0=0.5, episodes=eps))
+    both = run(alphas)
+    assert both.shape == (20, 2, 7)
+    for k, a in enumerate(alphas):
+        np.testing.assert_allclose(both[:, k], run(float(a)), atol=1e-12)
+
+
+def test_every_visit_and_first_visit_differ_only_on_revisits():
+    walk, pi = _walk()
+    eps = [(np.array([3, 2, 3, 4, 5, 6]), np.array([0.0, 0, 0, 0, 1]))]  # C B C D E, right end
+    first = T.mc_evaluation(walk, pi, 1, alpha=1.0, episodes=eps)[0]
+    every = T.mc_evaluation(walk, pi, 1, alpha=1.0, first_visit=False, episodes=eps)[0]
+    np.testing.assert_allclose(first[1:-1], [0, 1, 1, 1, 1])
+    np.testing.assert_allclose(every, first)
+    half = T.mc_evaluation(walk, pi, 1, alpha=0.5, first_visit=False, episodes=eps, v0=0.0)[0]
+    assert half[3] == pytest.approx(0.75)  # C moved halfway to 1, twice
+
+
+def test_batch_td0_converges_to_the_certainty_equivalence_estimate():
+    walk, pi = _walk()
+    eps = T.sample_episodes(walk, pi, 25, np.random.default_rng(1))
+    v, sweeps = T.batch_td0(eps, walk, v0=0.5)
+    ce = T.certainty_equivalence_evaluation(walk, eps, v0=0.5)
+    assert ce.shape == (25, 7) and sweeps > 10
+    np.testing.assert_allclose(v, ce[-1], atol=1e-9)
+    # by hand on one episode C -> D -> E -> right end: every observed transition is certain, so all three are worth 1
+    one = [(np.array([3, 4, 5, 6]), np.array([0.0, 0.0, 1.0]))]
+    np.testing.assert_allclose(T.certainty_equivalence_evaluation(walk, one, v0=0.5)[0], [0, 0.5, 0.5, 1, 1, 1, 0])
+    with pytest.raises(ValueError, match="did not converge"):
+        T.batch_td0(eps, walk, max_sweeps=3)
+
+
+def test_batch_mc_is_the_average_return_of_every_visit():
+    walk, pi = _walk()
+    eps = [(np.array([3, 4, 5, 6]), np.array([0.0, 0.0, 1.0])), (np.array([3, 2, 1, 0]), np.array([0.0, 0.0, 0.0]))]
+    h = T.batch_mc_evaluation(walk, eps, v0=0.5)
+    np.testing.assert_allclose(h[0], [0, 0.5, 0.5, 1, 1, 1, 0])
+    np.testing.assert_allclose(h[1], [0, 0, 0, 0.5, 1, 1, 0])  # C: returns 1 and 0
+    # where the two batch answers differ: TD(0) uses that C leads to D or B half the time each
+    ce = T.certainty_equivalence_evaluation(walk, eps, v0=0.5)[1]
+    np.testing.assert_allclose(ce[3], 0.5)
+    np.testing.assert_allclose(ce[[2, 4]], [0, 1])
