@@ -11,7 +11,7 @@
   :func:`plot_ring_samples`, :func:`plot_snapshots`, :func:`plot_dynamics`.
 - The widget :func:`draw_gan_ring`: the generator:discriminator learning-rate ratio and the step
   → samples over the data's density.
-- Digits: :func:`digit_gan_run` and the yardstick (:func:`yardstick`, :func:`score_sets`,
+- Digits: :func:`digit_gan` (``gan.train_digit_gan``, cached) and the yardstick (:func:`yardstick`, :func:`score_sets`,
   :func:`digit_gan_passes`).
 - Checks: :func:`check_discriminator_loss`, :func:`check_dstar_prediction` (predict-then-run),
   :func:`check_generator_loss` (debug-this), :func:`check_ring_design` (design-to-a-target),
@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .. import checks, data, plotting
+from .. import checks, data, plotting, training
 from ..base import running_mean
 from ..scratch import gan, glm, sample_quality
 from ..widgets import frame
@@ -52,16 +52,19 @@ N_EVAL = 2000
 #: a run has collapsed when at most this many modes receive ≥ 5 % of the samples (nearest centre). Measured:
 #: ratio 10 (seeds 0–4) 1–2 modes; ratio 1 (seeds 0–4) all 8; a Gaussian fitted to the ring: 8.
 COLLAPSED_MAX_OCCUPIED = 3
+#: steps of the collapsed run (it has collapsed long before: measured at ratio 10, seeds 0–4, 1,000 steps: 0–1 modes
+#: covered, 1–2 occupied)
+COLLAPSE_STEPS = 1000
 #: the widget's generator:discriminator learning-rate ratios (lr_G fixed at LR_G) and snapshot steps
 RATIOS = (0.3, 1.0, 3.0, 10.0)
 SNAPSHOT_STEPS = tuple(range(0, 2001, 250))
 #: the saturating loss's gradient at the start of training is this many times smaller than the non-saturating one's
 GRAD_RATIO_MIN = 10.0
-#: the digit GAN's Fréchet distance must be below DIGIT_MAX_FD_UNTRAINED_RATIO × an untrained generator's and
-#: below DIGIT_MAX_FD_GAUSSIAN_RATIO × the fitted Gaussian's (comparable to it, not necessarily better).
-#: Measured (seeds 0–4): 43–73, i.e. 0.6–1.1 × the Gaussian's 64–80; untrained generator 1,745; blurred digits 320.
-DIGIT_MAX_FD_UNTRAINED_RATIO = 0.1
-DIGIT_MAX_FD_GAUSSIAN_RATIO = 1.5
+#: the digit assert: the GAN's Fréchet distance is below this fraction of the fitted Gaussian's (the yardstick's
+#: negative control, which fails it: another draw of it scores 0.97–1.07 × the first, draws 1–9 against draw 0). Measured
+#: (gan.DIGIT_GAN, seeds 0–4): 20–42 against the Gaussian's 64–71 (ten draws), ratios 0.30–0.66; untrained
+#: generator 1,750; the same GAN after 300 steps and blurred real digits far above.
+DIGIT_MAX_FD_RATIO = 0.8
 N_SCORE = 500
 
 
@@ -160,23 +163,24 @@ def generator_gradient_study(d_steps: int = 300, seed: int = 0, batch_size: int 
 
     Returns the mean ``D(G(z))`` and both gradient norms (``d_steps = 0``: an untrained discriminator).
     """
-    X = ring_data()
     G, D = gan.build_gan(2, RING_GAN["z_dim"], RING_GAN["hidden"], RING_GAN["depth"], seed)
     gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(D.parameters(), lr=LR_G, betas=(0.5, 0.999))
-    real_all = torch.as_tensor(X, dtype=torch.float32)
-    for _ in range(d_steps):
-        real = real_all[torch.randint(len(real_all), (batch_size,), generator=gen)]
+    real_all = torch.tensor(ring_data(), dtype=torch.float32)   # a copy: ring_data() is read-only
+    labels = torch.cat([torch.ones(batch_size), torch.zeros(batch_size)])
+
+    def next_batch(step: int):
+        """Real points (label 1) and the frozen generator's points (label 0): D's side of the game."""
         with torch.no_grad():
             fake = G(torch.randn(batch_size, RING_GAN["z_dim"], generator=gen))
-        logits = D(torch.cat([real, fake]))
-        loss = (torch.nn.functional.softplus(-logits[:batch_size]).mean()
-                + torch.nn.functional.softplus(logits[batch_size:]).mean())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        return torch.cat([real_all[torch.randint(len(real_all), (batch_size,), generator=gen)], fake]), labels
+
+    if d_steps > 0:   # equal halves: the mean cross-entropy is −V/2, the discriminator's loss of the game
+        opt = torch.optim.Adam(D.parameters(), lr=LR_G, betas=(0.5, 0.999))
+        training.train_steps(D, next_batch, torch.nn.functional.binary_cross_entropy_with_logits, opt, d_steps,
+                             progress=False, device="cpu")
     z = torch.randn(batch_size, RING_GAN["z_dim"], generator=gen)
-    out = {"mean D(G(z))": float(torch.sigmoid(D(G(z))).mean())}
+    with torch.no_grad():
+        out = {"mean D(G(z))": float(torch.sigmoid(D(G(z))).mean())}
     for name, fn in (("saturating", lambda f: -torch.nn.functional.softplus(f).mean()),
                      ("non-saturating", lambda f: torch.nn.functional.softplus(-f).mean())):
         G.zero_grad()
@@ -368,9 +372,9 @@ def yardstick() -> sample_quality.DigitYardstick:
 
 
 @lru_cache(maxsize=4)
-def digit_gan_run(seed: int = 0) -> gan.GANTrainingResult:
-    """:data:`course_utils.scratch.gan.DIGIT_GAN` trained on the yardstick's 797 training digits; cached per kernel."""
-    return gan.train_gan(yardstick().train_images, seed=seed, **gan.DIGIT_GAN)
+def digit_gan(seed: int = 0) -> sample_quality.TrainedSampler:
+    """:func:`course_utils.scratch.gan.train_digit_gan` on the yardstick's 797 training digits; cached per kernel."""
+    return gan.train_digit_gan(yardstick().train_images, seed=seed)
 
 
 def score_sets(sets: Mapping[str, np.ndarray]) -> dict[str, sample_quality.SampleScore]:
@@ -387,11 +391,9 @@ def format_scores(scores: Mapping[str, sample_quality.SampleScore]) -> str:
     return "\n".join(lines)
 
 
-def digit_gan_passes(fd_model: float, fd_untrained: float, fd_gaussian: float) -> bool:
-    """The digit assert: far below an untrained generator (:data:`DIGIT_MAX_FD_UNTRAINED_RATIO`) and within
-    :data:`DIGIT_MAX_FD_GAUSSIAN_RATIO` of the fitted Gaussian."""
-    return bool(fd_model < DIGIT_MAX_FD_UNTRAINED_RATIO * fd_untrained
-                and fd_model < DIGIT_MAX_FD_GAUSSIAN_RATIO * fd_gaussian)
+def digit_gan_passes(fd_model: float, fd_gaussian: float, max_ratio: float = DIGIT_MAX_FD_RATIO) -> bool:
+    """The digit assert: the model's Fréchet distance is below ``max_ratio`` × the fitted Gaussian's."""
+    return bool(fd_model < max_ratio * fd_gaussian)
 
 
 # ================================================================== checks

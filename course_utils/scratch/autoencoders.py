@@ -21,9 +21,9 @@ Contract:
   :func:`conv_transpose2d_backward` returns ``(dx, dw, db)``.
 - **Convolutional autoencoder** (PyTorch): :class:`ConvAutoencoder`, strided convolutions
   down to a ``code``-number bottleneck and transposed convolutions back up to 8×8.
-  :func:`train_autoencoder` trains any ``model(x) -> x̂`` on the mean squared error, as a
-  **denoising** autoencoder when ``noise_std > 0`` (fresh Gaussian noise on every batch's
-  input, the clean image as the target), and returns an :class:`AutoencoderTrainingResult`.
+  A **denoising** autoencoder is the same network trained to map :func:`add_noise`'d inputs
+  to the clean images (chapter 17 trains both with ``training.train_steps``);
+  :func:`reconstruct_images` applies a trained one to rows of pixels.
 """
 from __future__ import annotations
 
@@ -34,7 +34,6 @@ import torch
 from torch import nn
 
 from ..base import blew_up, divergence_message, progress
-from .batches import minibatches
 from .layers import affine_backward, affine_forward
 from .losses import mse_loss
 from .optimizers import sgd_momentum
@@ -193,43 +192,5 @@ def add_noise(X: np.ndarray, std: float, rng: np.random.Generator) -> np.ndarray
 def reconstruct_images(model: nn.Module, X: np.ndarray) -> np.ndarray:
     """``model`` applied to rows ``X (n, 64)``: reconstructions ``(n, 64)`` as float64."""
     model.eval()
-    return model(as_images(X)).reshape(len(X), -1).double().numpy()
-
-
-@dataclass
-class AutoencoderTrainingResult:
-    """What :func:`train_autoencoder` returns: mean training loss per epoch; ``diverged``/``message``."""
-
-    losses: list[float] = field(default_factory=list)
-    diverged: bool = False
-    message: str = ""
-
-
-def train_autoencoder(model: nn.Module, X: np.ndarray, epochs: int = 60, batch_size: int = 64, lr: float = 3e-3,
-                      noise_std: float = 0.0, seed: int = 0, show_progress: bool = True) -> AutoencoderTrainingResult:
-    """Adam on the mean squared error ``‖model(x̃) − x‖²`` where ``x̃ = x + N(0, noise_std²)`` (``x̃ = x`` if 0).
-
-    ``X`` holds clean rows ``(n, 64)``. The noise is drawn afresh for every batch (from
-    ``seed``), so a denoising autoencoder never sees the same corrupted digit twice.
-    """
-    clean = as_images(X)
-    rng, gen = np.random.default_rng(seed), torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    result = AutoencoderTrainingResult()
-    model.train()
-    for epoch in progress(range(epochs), desc="autoencoder", total=epochs, unit="epoch", show=show_progress):
-        total = 0.0
-        for idx in minibatches(len(clean), batch_size, rng):
-            target = clean[idx]
-            noisy = target + noise_std * torch.randn(target.shape, generator=gen) if noise_std > 0 else target
-            loss = nn.functional.mse_loss(model(noisy), target)
-            if not torch.isfinite(loss):
-                result.diverged, result.message = True, divergence_message("the autoencoder", epoch + 1, loss.item())
-                return result
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-        result.losses.append(total / len(clean))
-    model.eval()
-    return result
+    device = next(model.parameters()).device
+    return model(as_images(X).to(device)).reshape(len(X), -1).double().cpu().numpy()

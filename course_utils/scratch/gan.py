@@ -22,8 +22,9 @@ Contract:
   minibatches drawn from a data array and returns a :class:`GANTrainingResult` with
   snapshots of generated samples along the way.
 - Mode coverage on a mixture with known centres: :func:`mode_coverage`.
-- :func:`train_digit_gan` ``(images, seed) -> generator`` trains the course's digit GAN
-  (:data:`DIGIT_GAN`, measured in chapter 18); :func:`sample_generator` draws from any generator.
+- :func:`train_digit_gan` ``(images, seed=0, quick=False) -> TrainedSampler`` trains the course's
+  digit GAN (:data:`DIGIT_GAN`, measured in chapter 18) and returns it with ``sample(n, rng)`` and
+  its training time; :func:`sample_generator` draws from any generator.
 """
 from __future__ import annotations
 
@@ -34,8 +35,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..base import blew_up, divergence_message, progress
+from ..base import blew_up, divergence_message, progress, stopwatch
 from .layers import sigmoid
+from .sample_quality import TrainedSampler
 
 
 # ------------------------------------------------------------------ the losses
@@ -268,17 +270,34 @@ def mode_coverage(samples: np.ndarray, centers: np.ndarray, std: float, n_sigma:
 
 
 # ------------------------------------------------------ the course's digit GAN
-#: the digit GAN of chapter 18: MLPs 2×128, z 32, sigmoid pixels, non-saturating loss + R1 (γ = 1), 1,500 steps
-DIGIT_GAN = dict(steps=1500, batch_size=64, lr_g=2e-3, lr_d=2e-3, z_dim=32, hidden=128, depth=2,
+#: the digit GAN of chapter 18: MLPs 2×128, z 32, sigmoid pixels, non-saturating loss + R1 (γ = 1), Adam 1e-3 for both
+#: players (cosine to 0), 3,000 steps of 64 digits. Measured (seeds 0–4): Fréchet distance 20–42 against the fitted
+#: Gaussian's 67; with learning rates 2e-3 and 1,500 steps 71–78, with 2,000 steps at 1e-3 34–68.
+DIGIT_GAN = dict(steps=3000, batch_size=64, lr_g=1e-3, lr_d=1e-3, z_dim=32, hidden=128, depth=2,
                  r1_gamma=1.0, r1_every=4, cosine=True, out="sigmoid")
+#: steps of :func:`train_digit_gan` with ``quick=True``; measured (seeds 0–4) Fréchet distance 34–68, not always
+#: below the Gaussian's: chapter 18 asserts on the full recipe
+DIGIT_GAN_QUICK_STEPS = 2000
 
 
-def train_digit_gan(images: np.ndarray, seed: int = 0, show_progress: bool = False) -> nn.Module:
-    """The course's digit GAN (:data:`DIGIT_GAN`) trained on ``images`` ``(n, 64)`` in [0, 1]; returns the generator.
+def train_digit_gan(images: np.ndarray, seed: int = 0, quick: bool = False,
+                    show_progress: bool = False) -> TrainedSampler:
+    """The course's digit GAN (:data:`DIGIT_GAN`) trained on ``images`` ``(n, 64)`` in [0, 1].
 
-    Generate with ``sample_generator(generator, n, seed)`` (pixels in [0, 1]).
+    Returns a :class:`~course_utils.scratch.sample_quality.TrainedSampler`: ``.model`` (the
+    generator), ``.sample(n, rng)`` (``(n, 64)``, pixels in [0, 1]), ``.train_seconds`` and
+    ``.run`` (the :class:`GANTrainingResult`, with the discriminator). ``quick`` trains
+    :data:`DIGIT_GAN_QUICK_STEPS` steps instead of 3,000 (two thirds of the time, weaker samples).
     """
-    result = train_gan(images, seed=seed, show_progress=show_progress, **DIGIT_GAN)
+    settings = {**DIGIT_GAN, "steps": DIGIT_GAN_QUICK_STEPS} if quick else DIGIT_GAN
+    with stopwatch() as clock:
+        result = train_gan(images, seed=seed, show_progress=show_progress, **settings)
     if result.diverged:
         raise RuntimeError(result.message)
-    return result.generator
+    G = result.generator
+
+    def sample(n: int, rng: np.random.Generator) -> np.ndarray:
+        with torch.no_grad():
+            return G(torch.as_tensor(rng.standard_normal((n, G.z_dim)), dtype=torch.float32)).double().numpy()
+
+    return TrainedSampler(name="GAN", model=G, sample=sample, train_seconds=clock["seconds"], run=result)

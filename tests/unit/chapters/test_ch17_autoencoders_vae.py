@@ -54,7 +54,7 @@ def test_transposed_conv_demo_and_overlap_counts():
 # ------------------------------------------------------------------ denoising
 @pytest.fixture(scope="module")
 def denoising():
-    return ch.denoising_study(seed=0, epochs=30, show_progress=False)
+    return ch.denoising_study(seed=0, steps=ch.AE_STEPS, show_progress=False)
 
 
 def test_denoising_passes_and_its_negative_controls(denoising):
@@ -67,6 +67,23 @@ def test_denoising_passes_and_its_negative_controls(denoising):
     # a denoiser that outputs the mean training digit whatever the input
     mean_digit = np.broadcast_to(ch.yardstick().train_images.mean(0), denoising["clean"].shape)
     assert not ch.denoising_passes({**mse, "denoising autoencoder": float(np.mean((mean_digit - denoising["clean"]) ** 2))})
+
+
+def test_train_autoencoder_learns_is_reproducible_and_reports_divergence():
+    X = ch.yardstick().train_images[:128]
+    model = autoencoders.build_conv_autoencoder(8, seed=0)
+    h = ch.train_autoencoder(model, X, 60, batch_size=16, noise_std=0.3, seed=0, progress=False)
+    losses = h["train_loss"]
+    assert len(losses) == 60 and np.mean(losses[-10:]) < 0.6 * np.mean(losses[:5]) and not h.diverged
+    again = autoencoders.build_conv_autoencoder(8, seed=0)
+    assert ch.train_autoencoder(again, X, 60, batch_size=16, noise_std=0.3, seed=0, progress=False)["train_loss"] == losses
+    other = autoencoders.build_conv_autoencoder(8, seed=0)
+    assert ch.train_autoencoder(other, X, 60, batch_size=16, noise_std=0.3, seed=1, progress=False)["train_loss"] != losses
+    broken = autoencoders.build_conv_autoencoder(4, seed=0)
+    with torch.no_grad():
+        broken.decoder[0].weight.fill_(float("nan"))
+    h = ch.train_autoencoder(broken, np.full((8, 64), 0.5), 3, progress=False)
+    assert h.diverged and "diverged" in h.message
 
 
 # ------------------------------------------------------------------------ VAE
@@ -91,7 +108,7 @@ def test_linear_gaussian_elbo_gap_identity_and_a_wrong_bound():
 @pytest.fixture(scope="module")
 def vaes():
     """The chapter's two 16-D VAEs (β = 0.25 and β = 1), exactly as the notebook trains them."""
-    return {beta: ch.vae_run(latent_dim=16, beta=beta, hidden=(256,), epochs=150, seed=0) for beta in (0.25, 1.0)}
+    return {0.25: ch.digit_vae(0).run, 1.0: ch.vae_run(latent_dim=16, beta=1.0, hidden=(256,), epochs=150, seed=0)}
 
 
 def test_estimators_pass_and_the_negative_controls_fail(vaes, yard):

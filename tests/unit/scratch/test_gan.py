@@ -161,11 +161,15 @@ def test_train_gan_reports_divergence(ring):
     assert r.diverged and "diverged" in r.message
 
 
-def test_train_digit_gan_uses_the_chosen_settings(monkeypatch):
+def test_train_digit_gan_returns_a_sampler_with_its_time(monkeypatch):
     monkeypatch.setitem(gan.DIGIT_GAN, "steps", 3)
-    G = gan.train_digit_gan(data.load_digits()[0][:100], seed=0)
-    x = gan.sample_generator(G, 4)
+    trained = gan.train_digit_gan(data.load_digits()[0][:100], seed=0)
+    assert trained.name == "GAN" and trained.train_seconds > 0 and len(trained.run.d_losses) == 3
+    x = trained.sample(4, np.random.default_rng(0))
     assert x.shape == (4, 64) and x.min() >= 0 and x.max() <= 1
+    np.testing.assert_array_equal(x, trained.sample(4, np.random.default_rng(0)))   # all randomness from rng
+    monkeypatch.setattr(gan, "DIGIT_GAN_QUICK_STEPS", 2)
+    assert len(gan.train_digit_gan(data.load_digits()[0][:100], seed=0, quick=True).run.d_losses) == 2
 
 
 # ------------------------------------------------------------- mode coverage

@@ -161,8 +161,13 @@ def test_interpolate_and_the_log_likelihood_functions(digits):
     np.testing.assert_allclose(grad_f(z), fd, rtol=2e-2, atol=2e-2)
 
 
-def test_train_digit_vae_uses_the_chosen_settings(digits, monkeypatch):
+def test_train_digit_vae_returns_a_sampler_with_its_time(digits, monkeypatch):
     monkeypatch.setitem(vae.DIGIT_VAE, "epochs", 2)
-    model = vae.train_digit_vae(digits, seed=0)
-    assert isinstance(model, vae.VAE) and model.latent_dim == vae.DIGIT_VAE["latent_dim"]
-    assert vae.sample_images(model, 3, seed=0).shape == (3, 64)
+    trained = vae.train_digit_vae(digits, seed=0)
+    assert isinstance(trained.model, vae.VAE) and trained.model.latent_dim == vae.DIGIT_VAE["latent_dim"]
+    assert trained.name == "VAE" and trained.train_seconds > 0 and len(trained.run.losses) == 2
+    x = trained.sample(3, np.random.default_rng(0))
+    assert x.shape == (3, 64) and 0 <= x.min() and x.max() <= 1
+    np.testing.assert_array_equal(x, trained.sample(3, np.random.default_rng(0)))
+    monkeypatch.setattr(vae, "DIGIT_VAE_QUICK_EPOCHS", 1)
+    assert len(vae.train_digit_vae(digits, seed=0, quick=True).run.losses) == 1
