@@ -8,7 +8,6 @@ import torch
 import torch.nn.functional as F
 from layer_harness import LayerCase, run_layer_case
 
-from course_utils import data
 from course_utils.scratch import autoencoders as A
 from course_utils.scratch import pca
 
