@@ -6,12 +6,14 @@
 - PCA and the linear autoencoder: :func:`pca_vs_sklearn`, :func:`subspace_angles_deg`,
   :func:`spans_pca` (the assert, threshold :data:`MAX_ANGLE_DEG`), :func:`plot_components`,
   :func:`plot_angles`.
-- Transposed convolution: :func:`transposed_conv_demo`; the convolutional and the denoising
-  autoencoder: :func:`denoising_study`, :func:`denoising_passes` (:data:`DENOISE_GAIN_MIN`).
+- Transposed convolution: :func:`transposed_conv_demo`, :func:`overlap_counts`, :func:`plot_stamp`; the
+  convolutional and the denoising autoencoder: :func:`train_autoencoder` (``training.train_steps``),
+  :func:`denoising_study`, :func:`denoising_passes` (:data:`DENOISE_GAIN_MIN`).
 - The VAE: :func:`kl_agreement`, :func:`estimator_study` and :func:`estimators_pass`
-  (:data:`VARIANCE_RATIO_MIN`), :func:`vae_run` (cached training runs), :func:`score_sets`,
-  :func:`beats_gaussian` (:data:`VAE_MAX_FD_RATIO`), :func:`plot_vae_training`,
-  :func:`plot_latent_space`, :func:`plot_interpolations`.
+  (:data:`VARIANCE_RATIO_MIN`), :func:`digit_vae` (the chosen VAE, ``vae.train_digit_vae``, cached),
+  :func:`vae_run` (other cached training runs), :func:`score_sets`, :func:`beats_gaussian`
+  (:data:`VAE_MAX_FD_RATIO`), :func:`plot_vae_training`, :func:`plot_latent_space`,
+  :func:`plot_decoded_grid`, :func:`interpolation_rows`.
 - The widget :func:`draw_vae_latent`: two latent sliders → the digit the 2-D VAE decodes there.
 - Checks: :func:`check_pca_reconstruct`, :func:`check_untrained_angle_prediction`
   (predict-then-run), :func:`check_gaussian_kl_diag` (derive-then-check), :func:`check_reparameterize`

@@ -292,12 +292,10 @@ def train_digit_gan(images: np.ndarray, seed: int = 0, quick: bool = False,
     settings = {**DIGIT_GAN, "steps": DIGIT_GAN_QUICK_STEPS} if quick else DIGIT_GAN
     with stopwatch() as clock:
         result = train_gan(images, seed=seed, show_progress=show_progress, **settings)
-    if result.diverged:
-        raise RuntimeError(result.message)
     G = result.generator
 
     def sample(n: int, rng: np.random.Generator) -> np.ndarray:
         with torch.no_grad():
             return G(torch.as_tensor(rng.standard_normal((n, G.z_dim)), dtype=torch.float32)).double().numpy()
 
-    return TrainedSampler(name="GAN", model=G, sample=sample, train_seconds=clock["seconds"], run=result)
+    return TrainedSampler.from_run("GAN", result, G, sample, clock["seconds"])

@@ -288,3 +288,11 @@ class TrainedSampler:
     sample: Callable[[int, np.random.Generator], np.ndarray]
     train_seconds: float
     run: object = None
+
+    @classmethod
+    def from_run(cls, name: str, run, model: nn.Module, sample: Callable[[int, np.random.Generator], np.ndarray],
+                 train_seconds: float) -> TrainedSampler:
+        """The sampler of a finished training ``run``; raises ``RuntimeError`` with its message if it diverged."""
+        if getattr(run, "diverged", False):
+            raise RuntimeError(run.message)
+        return cls(name=name, model=model, sample=sample, train_seconds=train_seconds, run=run)

@@ -300,11 +300,9 @@ def train_digit_vae(images: np.ndarray, seed: int = 0, quick: bool = False,
     settings = {**DIGIT_VAE, "epochs": DIGIT_VAE_QUICK_EPOCHS} if quick else DIGIT_VAE
     with stopwatch() as clock:
         result = train_vae(images, seed=seed, show_progress=show_progress, **settings)
-    if result.diverged:
-        raise RuntimeError(result.message)
     model = result.model
 
     def sample(n: int, rng: np.random.Generator) -> np.ndarray:
         return decode_images(model, rng.standard_normal((n, model.latent_dim)))
 
-    return TrainedSampler(name="VAE", model=model, sample=sample, train_seconds=clock["seconds"], run=result)
+    return TrainedSampler.from_run("VAE", result, model, sample, clock["seconds"])

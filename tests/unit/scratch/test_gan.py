@@ -172,6 +172,14 @@ def test_train_digit_gan_returns_a_sampler_with_its_time(monkeypatch):
     assert len(gan.train_digit_gan(data.load_digits()[0][:100], seed=0, quick=True).run.d_losses) == 2
 
 
+def test_train_digit_gan_raises_when_training_diverges(monkeypatch):
+    monkeypatch.setitem(gan.DIGIT_GAN, "steps", 50)
+    monkeypatch.setitem(gan.DIGIT_GAN, "lr_g", 1e4)
+    monkeypatch.setitem(gan.DIGIT_GAN, "lr_d", 1e4)
+    with pytest.raises(RuntimeError, match="diverged"):
+        gan.train_digit_gan(data.load_digits()[0][:100], seed=0)
+
+
 # ------------------------------------------------------------- mode coverage
 def test_mode_coverage_by_hand():
     C = data.ring_centers(8, 2.0)
