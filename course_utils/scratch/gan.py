@@ -272,7 +272,7 @@ def mode_coverage(samples: np.ndarray, centers: np.ndarray, std: float, n_sigma:
 # ------------------------------------------------------ the course's digit GAN
 #: the digit GAN of chapter 18: MLPs 2×128, z 32, sigmoid pixels, non-saturating loss + R1 (γ = 1), Adam 1e-3 for both
 #: players (cosine to 0), 3,000 steps of 64 digits. Measured (seeds 0–4): Fréchet distance 20–42 against the fitted
-#: Gaussian's 67; with learning rates 2e-3 and 1,500 steps 71–78, with 2,000 steps at 1e-3 34–68.
+#: Gaussian's 67; with learning rates 2e-3 and 1,500 steps 78 and 71 (seeds 0, 1), with 2,000 steps at 1e-3 34–68.
 DIGIT_GAN = dict(steps=3000, batch_size=64, lr_g=1e-3, lr_d=1e-3, z_dim=32, hidden=128, depth=2,
                  r1_gamma=1.0, r1_every=4, cosine=True, out="sigmoid")
 #: steps of :func:`train_digit_gan` with ``quick=True``; measured (seeds 0–4) Fréchet distance 34–68, not always
