@@ -42,8 +42,7 @@ import numpy as np
 __all__ = [
     "make_blobs", "make_moons", "make_circles", "make_spirals", "make_xor",
     "make_separable", "load_digits", "load_mnist", "load_photo", "load_text",
-    "Split", "split", "standardize", "TOY_SETS", "make_toy",
-    "load_karate_club", "make_cycles_vs_trees",
+    "load_karate_club", "make_cycles_vs_trees", "ring_centers", "make_ring_of_gaussians",
     "CharVocab", "split_text", "CharCorpus", "load_char_corpus", "make_copy_task", "make_mackey_glass",
     "make_shuffle_task", "make_word_end_task", "make_sine_sequences", "wave_function", "make_wave_regression",
     "Split", "split", "standardize", "TOY_SETS", "make_toy", "SHAPE_NAMES", "Shapes", "make_shapes", "load_relief",
@@ -170,6 +169,30 @@ def make_separable(n: int, rng: np.random.Generator, margin: float = 0.2,
     raise ValueError(f"could not draw {n} points with both labels at margin {margin}; lower the margin or raise n")
 
 
+def ring_centers(modes: int = 8, radius: float = 2.0) -> np.ndarray:
+    """The ``modes`` centres ``radius (cos 2πk/modes, sin 2πk/modes)``, ``k = 0 … modes−1``: shape ``(modes, 2)``."""
+    if modes < 1 or radius <= 0:
+        raise ValueError(f"need modes >= 1 and radius > 0, got modes={modes}, radius={radius}")
+    angles = 2 * np.pi * np.arange(modes) / modes
+    return radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+
+def make_ring_of_gaussians(n: int, rng: np.random.Generator, modes: int = 8, radius: float = 2.0,
+                           std: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
+    """The GAN benchmark: an equal mixture of ``modes`` Gaussians ``N(c_k, std² I)`` on a circle.
+
+    Centres from :func:`ring_centers`; each point picks its mode uniformly at random, and ``y``
+    is that mode's index. The defaults (8 modes, radius 2, std 0.02) are the standard ones
+    (Metz et al., 2017): the modes are far apart and very narrow, so a generator that drops
+    a mode or smears its samples between modes is easy to see and to count.
+    """
+    _check_n(n)
+    _check_noise(std)
+    y = rng.integers(0, modes, size=n).astype(np.int64)
+    X = ring_centers(modes, radius)[y] + std * rng.standard_normal((n, 2))
+    return X, y
+
+
 TOY_SETS = {
     "moons": make_moons,
     "circles": make_circles,
@@ -177,6 +200,7 @@ TOY_SETS = {
     "blobs": make_blobs,
     "xor": make_xor,
     "separable": make_separable,
+    "ring": make_ring_of_gaussians,
 }
 
 

@@ -27,6 +27,8 @@ size with the same reference: these distances shrink as the sets grow.
   held-out digits, the classifier's mean confidence and the entropy of its
   predicted classes. Numbers from different classifier seeds are not comparable:
   compare models within one yardstick, on sets of the same size (500 in chapter 19).
+- :class:`TrainedSampler`: what the course's digit trainers return (the model, ``sample(n, rng)``,
+  the training wall time), for one table of every generative model.
 - Negative controls: :meth:`DigitYardstick.gaussian_baseline` (a Gaussian with full
   covariance fitted to the pixels, :func:`fitted_gaussian`) and :func:`blur`
   (neighbour-averaged digits) must score clearly worse than real digits.
@@ -39,6 +41,7 @@ seeds 1 and 2); real digits get confidence 0.99 and class entropy 2.30 (ln 10 = 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -267,3 +270,29 @@ def blur(images: np.ndarray, passes: int = 1) -> np.ndarray:
         p = np.pad(a, ((0, 0), (1, 1), (1, 1)))
         a = sum(p[:, i:i + 8, j:j + 8] for i in range(3) for j in range(3)) / 9.0
     return a.reshape(len(a), -1)
+
+
+# ------------------------------------------------- trained generative models
+@dataclass(frozen=True)
+class TrainedSampler:
+    """A trained generative model of digits, as the course's trainers return it (``vae.train_digit_vae``,
+    ``gan.train_digit_gan``), so that chapters can put every model on the yardstick side by side.
+
+    ``sample(n, rng) -> (n, 64)`` draws ``n`` digits with pixels in ``[0, 1]`` (all randomness
+    from ``rng``); ``train_seconds`` is the wall time of training; ``run`` is the trainer's full
+    result (losses, snapshots).
+    """
+
+    name: str
+    model: nn.Module
+    sample: Callable[[int, np.random.Generator], np.ndarray]
+    train_seconds: float
+    run: object = None
+
+    @classmethod
+    def from_run(cls, name: str, run, model: nn.Module, sample: Callable[[int, np.random.Generator], np.ndarray],
+                 train_seconds: float) -> TrainedSampler:
+        """The sampler of a finished training ``run``; raises ``RuntimeError`` with its message if it diverged."""
+        if getattr(run, "diverged", False):
+            raise RuntimeError(run.message)
+        return cls(name=name, model=model, sample=sample, train_seconds=train_seconds, run=run)

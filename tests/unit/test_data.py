@@ -158,6 +158,26 @@ def test_cycles_vs_trees_is_seeded_and_shuffled_and_checks_arguments():
         data.make_cycles_vs_trees(10, np.random.default_rng(0), min_nodes=2)
     with pytest.raises(ValueError, match="n must be"):
         data.make_cycles_vs_trees(0, np.random.default_rng(0))
+
+
+def test_ring_of_gaussians_modes_centres_and_spread():
+    centers = data.ring_centers(8, 2.0)
+    assert centers.shape == (8, 2)
+    np.testing.assert_allclose(np.linalg.norm(centers, axis=1), 2.0)
+    np.testing.assert_allclose(centers[0], [2.0, 0.0], atol=1e-15)
+    np.testing.assert_allclose(centers[2], [0.0, 2.0], atol=1e-15)     # counter-clockwise, 45° apart
+    X, y = data.make_ring_of_gaussians(40_000, np.random.default_rng(0))
+    assert X.shape == (40_000, 2) and y.dtype == np.int64 and set(np.unique(y)) == set(range(8))
+    np.testing.assert_allclose(np.bincount(y) / len(y), 1 / 8, atol=0.01)  # equal weights
+    offsets = X - centers[y]
+    np.testing.assert_allclose(offsets.mean(axis=0), 0.0, atol=1e-3)
+    np.testing.assert_allclose(offsets.std(axis=0), 0.02, rtol=0.02)
+    X3, y3 = data.make_ring_of_gaussians(300, np.random.default_rng(1), modes=3, radius=1.0, std=0.0)
+    np.testing.assert_allclose(X3, data.ring_centers(3, 1.0)[y3])       # std 0: exactly the centres
+    with pytest.raises(ValueError, match="modes"):
+        data.ring_centers(0)
+    with pytest.raises(ValueError, match="noise"):
+        data.make_ring_of_gaussians(10, np.random.default_rng(0), std=-0.1)
 # ---------------------------------------------------------- text and sequences
 def test_char_vocab_round_trips_and_names_unknown_characters():
     v = data.CharVocab.from_text("hello world")
