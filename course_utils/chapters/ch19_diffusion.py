@@ -26,13 +26,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import checks, data, plotting
-from ..base import running_mean
+from ..base import running_mean, stopwatch
 from ..scratch import sample_quality
-from ..scratch.denoisers import time_embedding
+from ..scratch.denoisers import eps_fn_from_model, time_embedding
 from ..scratch.diffusion import (
     SCHEDULES,
     EpsFn,
     Schedule,
+    ddpm_sample,
     ddpm_step,
     linear_schedule,
     make_schedule,
@@ -247,6 +248,37 @@ def table_digits(yard: sample_quality.DigitYardstick, sets: Mapping[str, np.ndar
 def beats_gaussian(fd_model: float, fd_gaussian: float, max_ratio: float = MAX_FD_RATIO) -> bool:
     """The digit yardstick's verdict: the model's Fréchet distance is below ``max_ratio`` × the fitted Gaussian's."""
     return bool(fd_model < max_ratio * fd_gaussian)
+
+
+# ------------------------------------------- three generative models side by side
+def ddpm_sampler(model, sched: Schedule, train_seconds: float) -> sample_quality.TrainedSampler:
+    """The trained digit denoiser as a :class:`~course_utils.scratch.sample_quality.TrainedSampler`
+    (DDPM sampling over every step of ``sched``, pixels in [0, 1]), like chapters 17 and 18's trainers return."""
+    eps = eps_fn_from_model(model)
+
+    def sample(n: int, rng: np.random.Generator) -> np.ndarray:
+        return to_pixels(ddpm_sample(eps, (n, 1, 8, 8), sched, rng, clip_x0=1.0))
+
+    return sample_quality.TrainedSampler(name="DDPM", model=model, sample=sample, train_seconds=float(train_seconds))
+
+
+def compare_generators(yard: sample_quality.DigitYardstick, samplers: Mapping[str, sample_quality.TrainedSampler],
+                       n: int, rng: np.random.Generator) -> dict[str, dict[str, float]]:
+    """Every sampler on the digit yardstick, with its training time and the time to draw ``n`` digits;
+    the fitted Gaussian (no training) is the last row. The Fréchet ratio is to that Gaussian's distance."""
+    rows: dict[str, dict[str, float]] = {}
+    named = {**samplers, "fitted Gaussian": sample_quality.TrainedSampler(
+        name="fitted Gaussian", model=None, sample=yard.gaussian_baseline, train_seconds=0.0)}
+    for name, sampler in named.items():
+        with stopwatch() as clock:
+            images = sampler.sample(n, rng)
+        score = yard.score(images)
+        rows[name] = {"Fréchet distance": score.frechet, "confidence": score.confidence,
+                      "class entropy": score.class_entropy, "train s": sampler.train_seconds,
+                      f"sample {n} s": clock["seconds"]}
+    for row in rows.values():
+        row["FD / Gaussian"] = row["Fréchet distance"] / rows["fitted Gaussian"]["Fréchet distance"]
+    return rows
 
 
 # -------------------------------------------------------------------- figures

@@ -300,3 +300,23 @@ def test_format_table():
     text = ch.format_table({"a": {"x": 1.0, "y": 0.5}, "long name": {"x": 2.0, "y": 0.25}})
     lines = text.splitlines()
     assert len(lines) == 3 and "x" in lines[0] and lines[2].startswith("long name")
+
+
+def test_the_comparison_table_passes_real_digits_and_fails_noise_and_an_untrained_denoiser():
+    from course_utils.scratch import denoisers, diffusion, sample_quality
+
+    yard = ch.yardstick()
+    real = sample_quality.TrainedSampler("real", None, lambda n, rng: yard.train_images[rng.choice(797, n)], 0.0)
+    noise = sample_quality.TrainedSampler("noise", None, lambda n, rng: rng.uniform(0, 1, (n, 64)), 0.0)
+    sched = diffusion.make_schedule("cosine", 50)
+    untrained = ch.ddpm_sampler(denoisers.build_denoiser("unet", seed=0, T=50, channels=16), sched, 0.0)
+    table = ch.compare_generators(yard, {"real": real, "noise": noise, "untrained DDPM": untrained}, 300,
+                                  np.random.default_rng(0))
+    assert list(table)[-1] == "fitted Gaussian" and table["fitted Gaussian"]["FD / Gaussian"] == 1.0
+    assert table["real"]["FD / Gaussian"] < ch.MAX_FD_RATIO
+    for wrong in ("noise", "untrained DDPM", "fitted Gaussian"):  # the notebook's assert fails each of them
+        assert table[wrong]["FD / Gaussian"] > ch.MAX_FD_RATIO, (wrong, table[wrong])
+    assert set(table["real"]) == {"Fréchet distance", "confidence", "class entropy", "train s", "sample 300 s",
+                                  "FD / Gaussian"}
+    # 50 U-Net calls per digit against one array lookup: the notebook's "> 10× slower" sampling assert
+    assert table["untrained DDPM"]["sample 300 s"] > 10 * table["real"]["sample 300 s"]
