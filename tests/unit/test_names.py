@@ -33,9 +33,9 @@ def _modules() -> dict[str, object]:
 
 
 MODULES = _modules()
-SHORT = {}  # "layers" -> "scratch.layers", "ch01_learning_basics" -> "chapters.ch01_learning_basics"
+SHORT: dict[str, list[str]] = {}  # "layers" -> ["scratch.layers"]; "graphs" -> ["data.graphs", "scratch.graphs"]
 for _name in MODULES:
-    SHORT.setdefault(_name.rsplit(".", 1)[-1], _name)
+    SHORT.setdefault(_name.rsplit(".", 1)[-1], []).append(_name)
 
 
 def resolve(path: str, context: str | None = None) -> bool:
@@ -48,7 +48,7 @@ def resolve(path: str, context: str | None = None) -> bool:
         if head in MODULES:
             candidates.append((MODULES[head], parts[i:]))
         if i == 1 and head in SHORT:
-            candidates.append((MODULES[SHORT[head]], parts[1:]))
+            candidates += [(MODULES[name], parts[1:]) for name in SHORT[head]]
     if context is not None:
         mod = MODULES[context]
         candidates.append((mod, parts))
