@@ -32,6 +32,25 @@ BUDGET = 30.0
 _times: dict[str, float] = defaultdict(float)
 
 
+#: files whose tests are independent of each other (each runs whole notebooks in fresh kernels): with
+#: ``--dist loadfile`` their tests are spread over the workers one at a time; every other file stays on one
+#: worker, in order (nbval's cells share one kernel per notebook, and module fixtures are built once)
+SPREAD = {"tests/notebooks/test_execution.py"}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SpreadSomeFiles(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return nodeid if path in SPREAD else path
+
+    return SpreadSomeFiles(config, log)
+
+
 def pytest_runtest_logreport(report):
     path = report.nodeid.split("::")[0]
     if path.endswith(".ipynb"):
