@@ -1,0 +1,41 @@
+"""_ext/course_book.py: the Sphinx tweaks, tested without building a book."""
+from __future__ import annotations
+
+import importlib.util
+import io
+from types import SimpleNamespace
+
+import matplotlib.pyplot as plt
+import numpy as np
+from helpers import ROOT
+
+
+def _extension():
+    spec = importlib.util.spec_from_file_location("course_book", ROOT / "_ext" / "course_book.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_figures_are_saved_with_a_palette_after_the_build(tmp_path):
+    images = tmp_path / "_images"
+    images.mkdir()
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    x = np.linspace(0, 6, 200)
+    for k in range(4):
+        ax.plot(x, np.sin(x + k), label=f"curve {k}")
+    ax.legend()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    (images / "figure.png").write_bytes(buf.getvalue())
+    before = len(buf.getvalue())
+    app = SimpleNamespace(outdir=str(tmp_path), builder=SimpleNamespace(format="html"))
+    _extension()._shrink_images(app, None)
+    after = (images / "figure.png").stat().st_size
+    assert after < 0.6 * before, (before, after)
+    from PIL import Image
+
+    with Image.open(images / "figure.png") as im:
+        assert im.size == (600, 400) and im.mode == "P"
+    _extension()._shrink_images(app, RuntimeError("the build failed"))  # a failed build is left as it is
