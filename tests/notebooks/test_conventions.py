@@ -51,6 +51,16 @@ def test_outputs_are_stripped(nb_path):
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
 
 
+@pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.name)
+def test_recorded_results_are_not_wall_times(nb_path):
+    """Recorded numbers must be equal in every run (the determinism test compares them): never a time."""
+    import re
+
+    for c in code_cells(load(nb_path)):
+        for name in re.findall(r"record\(\s*f?[\"']([^\"']+)", "".join(c["source"])):
+            assert not re.search(r"seconds|_time|_s$|_ms$", name), f"{nb_path.name} records a wall time: {name!r}"
+
+
 def test_toc_lists_every_chapter_and_only_existing_files():
     listed = toc_files()
     for p in CHAPTERS:
