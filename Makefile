@@ -81,7 +81,7 @@ TEST_ENV := PYTHONPATH="$(CURDIR)/tests/offline$${PYTHONPATH:+:$$PYTHONPATH}" CO
 test: setup-test
 	rm -rf _build/executed
 	$(TEST_ENV) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=15 --nbval-lax --nbval-current-env \
-		tests/unit tests/notebooks notebooks $(PYTEST_ARGS)
+		tests/notebooks notebooks tests/unit $(PYTEST_ARGS)
 	$(TEST_ENV) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=5 tests/e2e $(PYTEST_ARGS)
 
 # Unit tests only: the from-scratch code against torch, the platform, the chapters'
