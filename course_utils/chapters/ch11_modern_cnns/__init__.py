@@ -532,6 +532,41 @@ def transfer_gain(study: dict[str, np.ndarray]) -> float:
     return float(study["fine-tune"].mean() - study["scratch"].mean())
 
 
+def plot_costs(table: Sequence[dict]):
+    """Parameters and MFLOPs of every architecture (rows of :func:`cost_summary`), log scale, side by side."""
+    names = [row["architecture"] for row in table]
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 0.45 * len(names) + 1.4), sharey=True)
+    for ax, key, label, color in ((axes[0], "params (formula)", "parameters", plotting.COLORS[0]),
+                                  (axes[1], "MFLOPs (formula)", "MFLOPs per image", plotting.COLORS[1])):
+        values = [row[key] for row in table]
+        ax.barh(range(len(names)), values, color=color, alpha=0.8)
+        ax.set_xscale("log")
+        ax.set_xlabel(f"{label} (log scale)")
+        for i, v in enumerate(values):
+            ax.text(v, i, f" {v:,.3g}", va="center", fontsize=8)
+    axes[0].set_yticks(range(len(names)), names)
+    axes[0].invert_yaxis()
+    fig.suptitle("what each architecture costs (the formulas, equal to PyTorch's counts)")
+    return axes
+
+
+def plot_depth_summary(runs: dict):
+    """Final training loss against depth for the plain and the residual network (runs of :func:`depth_study`),
+    with chance (ln 10) and the chapter's "trains" threshold ``TRAIN_LOSS_MAX``."""
+    _, ax = plt.subplots(figsize=(6.4, 3.8))
+    for i, (skip, label) in enumerate([(False, "plain"), (True, "residual (skips)")]):
+        depths = sorted(d for d, s in runs if s == skip)
+        ax.plot(depths, [runs[(d, skip)].losses[-1] for d in depths], "o-", color=plotting.COLORS[i], label=label)
+    ax.axhline(np.log(10), color="k", ls=":", lw=1, label="chance, ln 10")
+    ax.axhline(TRAIN_LOSS_MAX, color="k", ls="--", lw=1, label=f'"trains": below {TRAIN_LOSS_MAX:g}')
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("hidden layers")
+    ax.set_ylabel("final training loss")
+    ax.set_title("same steps, same seed: only the residual network trains when deep")
+    ax.legend(fontsize=8)
+    return ax
+
+
 def plot_transfer(study: dict[str, np.ndarray], ax=None):
     """Accuracy of each learner on each labelled set (dots) and the mean (bar)."""
     if ax is None:

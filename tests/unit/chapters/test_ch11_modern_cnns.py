@@ -212,3 +212,15 @@ def test_depth_runs_come_from_the_disk_cache_and_a_damaged_entry_is_rebuilt(tmp_
         warnings.simplefilter("error")  # the rebuilt entry is whole again: no second warning
         ch.deep_run(3, True, epochs=1)
     ch._deep_run.cache_clear()
+
+
+def test_cost_and_depth_summary_figures_are_labelled():
+    table = [ch.cost_summary(name, make(), shape) for name, (make, shape) in ch.ARCHITECTURES.items()]
+    axes = ch.plot_costs(table)
+    assert [ax.get_xscale() for ax in axes] == ["log", "log"] and "parameters" in axes[0].get_xlabel()
+    assert [t.get_text() for t in axes[0].get_yticklabels()] == [row["architecture"] for row in table]
+    fake = {(d, s): ch.DeepRunResult(d, s, np.array([2.3 if not s and d > 3 else 0.01]), np.ones(d), np.zeros((2, 10)),
+                                     0.1, 10) for d in (3, 10) for s in (False, True)}
+    ax = ch.plot_depth_summary(fake)
+    assert ax.get_xlabel() == "hidden layers" and ax.get_ylabel() == "final training loss"
+    assert len(ax.get_lines()) == 4  # two networks, chance, the threshold
