@@ -138,3 +138,18 @@ def ewma(v, beta: float, bias_correction: bool = True) -> np.ndarray:
         m = beta * m + (1 - beta) * x
         out.append(m / (1 - beta ** t) if bias_correction else m)
     return np.array(out)
+
+
+def as_images(images, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """``(n, h, w)`` images from ``(n, h, w)`` or flattened ``(n, h*w)`` rows (square unless ``shape`` is given)."""
+    images = np.asarray(images)
+    if images.ndim == 2:
+        if shape is None:
+            side = int(round(np.sqrt(images.shape[1])))
+            if side * side != images.shape[1]:
+                raise ValueError(f"rows of length {images.shape[1]} are not square images; pass shape=(h, w)")
+            shape = (side, side)
+        return images.reshape(len(images), *shape)
+    if images.ndim != 3:
+        raise ValueError(f"images must have shape (n, h, w) or (n, h*w), got {images.shape}")
+    return images

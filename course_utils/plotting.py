@@ -20,6 +20,8 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .base import as_images
+
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
@@ -153,14 +155,7 @@ def training_curves(history: Mapping[str, Sequence[float]], ax=None, keys: Seque
 def image_grid(images: np.ndarray, labels: Sequence | None = None, ncols: int = 10,
                shape: tuple[int, int] | None = None, cmap: str = "gray_r", figsize=None, title: str | None = None):
     """Show images (``(n, h, w)`` or ``(n, h*w)`` with ``shape``) in a grid; returns the figure."""
-    images = np.asarray(images)
-    if images.ndim == 2:
-        if shape is None:
-            side = int(round(np.sqrt(images.shape[1])))
-            if side * side != images.shape[1]:
-                raise ValueError(f"rows of length {images.shape[1]} are not square images; pass shape=(h, w)")
-            shape = (side, side)
-        images = images.reshape(len(images), *shape)
+    images = as_images(images, shape) if np.ndim(images) == 2 else np.asarray(images)  # (n, h, w[, 3]) as given
     n = len(images)
     ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols))

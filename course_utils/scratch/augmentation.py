@@ -14,20 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..base import as_images
+
 
 def _as_images(images: np.ndarray, shape: tuple[int, int] | None) -> tuple[np.ndarray, tuple[int, ...]]:
-    images = np.asarray(images)
-    given = images.shape
-    if images.ndim == 2:
-        if shape is None:
-            side = int(round(np.sqrt(images.shape[1])))
-            if side * side != images.shape[1]:
-                raise ValueError(f"rows of length {images.shape[1]} are not square images; pass shape=(h, w)")
-            shape = (side, side)
-        images = images.reshape(len(images), *shape)
-    elif images.ndim != 3:
-        raise ValueError(f"images must have shape (n, h, w) or (n, h*w), got {given}")
-    return images, given
+    return as_images(images, shape), np.shape(images)
 
 
 def shift(image: np.ndarray, dy: int, dx: int, fill: float = 0.0) -> np.ndarray:

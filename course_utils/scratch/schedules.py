@@ -141,6 +141,20 @@ def schedule(name: str, lr0: float, steps: int, **options) -> np.ndarray:
     return SCHEDULES[name](lr0, steps, **options)
 
 
+def torch_rates(make_scheduler: Callable, lr0: float, steps: int) -> np.ndarray:
+    """The rate a ``torch.optim.lr_scheduler`` gives before each of ``steps`` steps (an SGD optimiser on one
+    parameter, ``make_scheduler(optimizer)`` builds the scheduler): the PyTorch twin of a schedule above."""
+    import torch
+
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr0)
+    scheduler, out = make_scheduler(opt), []
+    for _ in range(steps):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        scheduler.step()
+    return np.array(out)
+
+
 # ------------------------------------------------------------------ range test
 def range_test_lrs(lr_min: float = 1e-5, lr_max: float = 10.0, steps: int = 100) -> np.ndarray:
     """``steps`` rates from ``lr_min`` to ``lr_max``, equally spaced on a log scale."""

@@ -69,3 +69,13 @@ def test_timed_and_stopwatch():
     with base.stopwatch() as t:
         pass
     assert t["seconds"] >= 0
+
+
+def test_as_images_reshapes_square_rows_and_names_bad_shapes():
+    assert base.as_images(np.zeros((5, 64))).shape == (5, 8, 8)
+    assert base.as_images(np.zeros((5, 12)), shape=(3, 4)).shape == (5, 3, 4)
+    assert base.as_images(np.zeros((5, 4, 4))).shape == (5, 4, 4)
+    with pytest.raises(ValueError, match="not square"):
+        base.as_images(np.zeros((5, 10)))
+    with pytest.raises(ValueError, match=r"\(n, h, w\)"):
+        base.as_images(np.zeros(5))

@@ -325,14 +325,7 @@ def torch_schedule_lrs(name: str, lr0: float, steps: int) -> np.ndarray:
               "cosine": lambda o: S.CosineAnnealingLR(o, T_max=steps),
               "warmup": lambda o: S.LinearLR(o, start_factor=1 / 3, total_iters=10),
               "one_cycle": lambda o: S.OneCycleLR(o, max_lr=lr0, total_steps=steps, cycle_momentum=False)}
-    p = torch.zeros(1, requires_grad=True)
-    opt = torch.optim.SGD([p], lr=lr0)
-    sched, out = makers[name](opt), []
-    for _ in range(steps):
-        out.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
-    return np.array(out)
+    return schedules.torch_rates(makers[name], lr0, steps)
 
 
 def plot_schedules(lr0: float = 0.1, steps: int = 100, ax=None):

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from course_utils import base
 from course_utils.chapters import ch07_optimization as ch
 from course_utils.scratch import optimizers as O
+from course_utils.scratch import schedules
 
 HYPER = {
     "gd": [dict(lr=0.01), dict(lr=0.003)],
@@ -173,14 +173,6 @@ def test_least_squares_sgd_reduces_the_loss():
 
 # ------------------------------------------------------------------ schedules
 def _torch_lrs(make, steps):
-    p = torch.zeros(1, requires_grad=True)
-    opt = torch.optim.SGD([p], lr=0.1)
-    sched = make(opt)
-    out = []
-    for _ in range(steps):
-        out.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
-    return np.array(out)
+    return schedules.torch_rates(make, 0.1, steps)
 
 

@@ -8,16 +8,12 @@ from course_utils.scratch import schedules
 
 
 def _torch_lrs(make_scheduler, lr0: float, steps: int) -> np.ndarray:
-    """The rate the optimiser holds before each of ``steps`` steps."""
-    p = torch.zeros(1, requires_grad=True)
-    opt = torch.optim.SGD([p], lr=lr0)
-    sched = make_scheduler(opt)
-    out = []
-    for _ in range(steps):
-        out.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
-    return np.array(out)
+    return schedules.torch_rates(make_scheduler, lr0, steps)
+
+
+def test_torch_rates_reads_the_rate_before_each_step():
+    rates = schedules.torch_rates(lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=2, gamma=0.5), 1.0, 5)
+    np.testing.assert_array_equal(rates, [1.0, 1.0, 0.5, 0.5, 0.25])
 
 
 #: name -> (ours(lr0, steps), torch scheduler factory(opt, steps))
