@@ -28,6 +28,8 @@ def _modules() -> dict[str, object]:
     """Every module of the package by dotted name relative to course_utils ("scratch.layers")."""
     out = {}
     for info in pkgutil.walk_packages(course_utils.__path__, "course_utils."):
+        if info.name.endswith(".__main__"):  # scripts: importing one runs it
+            continue
         out[info.name[len("course_utils."):]] = importlib.import_module(info.name)
     return out
 

@@ -224,3 +224,11 @@ def test_cost_and_depth_summary_figures_are_labelled():
     ax = ch.plot_depth_summary(fake)
     assert ax.get_xlabel() == "hidden layers" and ax.get_ylabel() == "final training loss"
     assert len(ax.get_lines()) == 4  # two networks, chance, the threshold
+
+
+def test_importing_the_regeneration_script_does_not_rewrite_the_trunk():
+    import importlib
+
+    before = ch.TRUNK_FILE.stat().st_mtime_ns
+    importlib.import_module("course_utils.chapters.ch11_modern_cnns.__main__")
+    assert ch.TRUNK_FILE.stat().st_mtime_ns == before
