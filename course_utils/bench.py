@@ -43,7 +43,7 @@ for _fig in _REG:
     _times = []
     for _combo in list(_it.product(*_axes))[:80]:
         _t = _time.perf_counter()
-        _fig.render(**dict(zip(_names, _combo)))
+        _fig.render(cache=False, **dict(zip(_names, _combo)))
         _times.append(_time.perf_counter() - _t)
     _out.append({"widget": getattr(_fig.func, "__name__", "frame"), "seconds": _times})
 with open(_os.environ["COURSE_BENCH_FRAMES"], "w") as _f:

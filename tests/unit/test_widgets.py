@@ -39,6 +39,29 @@ def test_errors_become_messages_not_tracebacks(fig):
     assert fig.render(slope=5.0).startswith(b"\x89PNG")
 
 
+def test_a_frame_is_drawn_once_and_the_cache_is_bounded(monkeypatch):
+    calls = []
+
+    def draw(slope=1.0):
+        calls.append(slope)
+        return draw_line(slope)
+
+    f = W.interactive_figure(draw, slope=W.Slider(0, 3, 0.5, value=1.0))
+    f._repr_mimebundle_()  # the static HTML and the live widget both show the default frame
+    assert calls == [1.0]
+    assert f.render(slope=1.0) == f.render()  # the defaults fill in: the same frame
+    assert calls == [1.0]
+    f.render(slope=2.0)
+    f.render(slope=2.0, cache=False)  # what the benchmark times: always drawn
+    assert calls == [1.0, 2.0, 2.0]
+    monkeypatch.setattr(W, "FRAME_CACHE", 2)
+    for s in (0.0, 0.5, 1.5):
+        f.render(slope=s)
+    assert len(f._frames) == 2  # the oldest frames were dropped
+    f.render(slope=0.0)
+    assert calls[-1] == 0.0
+
+
 def test_unknown_control_is_a_programming_error(fig):
     with pytest.raises(TypeError, match="unknown control"):
         fig.figure(colour="red")
