@@ -164,8 +164,8 @@ def test_quick_runs_agree_and_leave_the_checkout_alone(nb_path, tmp_path):
     first = read(str(tmp_path / "results.jsonl") + ".pass1")
     again = read(str(tmp_path / "results.jsonl"))
     assert first, f"{nb_path.name} records no results"
-    assert first == again, f"the student copy, run after the instructor notebook in one kernel, recorded other " \
-                           f"numbers: { {k: (first.get(k), again.get(k)) for k in set(first) | set(again) if first.get(k) != again.get(k)} }"
+    differ = {k: (first.get(k), again.get(k)) for k in set(first) | set(again) if first.get(k) != again.get(k)}
+    assert first == again, f"the student copy, run after the instructor notebook in one kernel, recorded other numbers: {differ}"
 
     # 4. nothing was written into the course folder
     after = snapshot(ROOT)
