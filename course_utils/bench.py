@@ -5,8 +5,10 @@ It measures, on this machine, one thing at a time:
 - **chapters**: each chapter notebook executed ``repeat`` times in its default run (the
   median counts) and once in quick mode, with papermill, one kernel at a time;
 - **widget frames**: inside the first default run, every interactive figure the chapter
-  declares renders each of its book frames (the controls' ``static`` grid) to PNG;
-  the median and the worst frame count;
+  declares renders each of its book frames (the controls' ``static`` grid) to PNG, never
+  from its frame cache; the median and the worst frame count, and the report splits a
+  frame's time into the frame function (computation and building the artists) and
+  Matplotlib's drawing and PNG encoding;
 - **book pages**: the size of every chapter page of a built book (``_build/html``, or
   ``--book DIR``), if there is one;
 - **from scratch vs PyTorch**: the course's own layers and engines against their torch
@@ -35,17 +37,20 @@ GOALS = {"chapter_s": 20.0, "all_chapters_s": 300.0, "frame_median_s": 0.10, "fr
 FRAME_TIMER = r'''
 import json as _json, os as _os, itertools as _it, time as _time
 import matplotlib.pyplot as _plt
-from course_utils.widgets import REGISTRY as _REG
+from course_utils.widgets import REGISTRY as _REG, _png
 _out = []
 for _fig in _REG:
     _names = list(_fig.controls)
     _axes = [_fig.controls[_n].static_values() for _n in _names]
-    _times = []
+    _times, _compute = [], []
     for _combo in list(_it.product(*_axes))[:80]:
         _t = _time.perf_counter()
-        _fig.render(cache=False, **dict(zip(_names, _combo)))
+        _f = _fig.figure(**dict(zip(_names, _combo)))   # the frame's computation and its artists
+        _t1 = _time.perf_counter()
+        _png(_f)                                         # Matplotlib drawing and PNG encoding
         _times.append(_time.perf_counter() - _t)
-    _out.append({"widget": getattr(_fig.func, "__name__", "frame"), "seconds": _times})
+        _compute.append(_t1 - _t)
+    _out.append({"widget": getattr(_fig.func, "__name__", "frame"), "seconds": _times, "compute_s": _compute})
 with open(_os.environ["COURSE_BENCH_FRAMES"], "w") as _f:
     _json.dump(_out, _f)
 '''
@@ -288,8 +293,9 @@ def render_table(result: dict) -> str:
     lines = ["# Benchmark", "", f"machine: {result['machine']}", ""]
     ch = result["chapters"]
     if ch:
-        lines += ["## Chapters (one at a time)", "", "| chapter | default (median) | quick | frames: median | worst | goal |",
-                  "|---|---|---|---|---|---|"]
+        lines += ["## Chapters (one at a time)", "",
+                  "| chapter | default (median) | quick | frames: median | worst | drawing share | goal |",
+                  "|---|---|---|---|---|---|---|"]
         total = 0.0
         for t in ch:
             secs = [s for w in t["frames"] for s in w["seconds"]]
@@ -299,7 +305,9 @@ def render_table(result: dict) -> str:
             total += 0 if m != m else m
             ok = (m <= g["chapter_s"]) and (not secs or (med <= g["frame_median_s"] and worst <= g["frame_worst_s"]))
             q = f"{t['quick_s']:.1f} s" if t["quick_s"] else "–"
-            lines.append(f"| {t['chapter']} | {m:.1f} s | {q} | {med:.3f} s | {worst:.3f} s | "
+            compute = sum(s for w in t["frames"] for s in w.get("compute_s", []))
+            share = f"{1 - compute / sum(secs):.0%}" if secs and any("compute_s" in w for w in t["frames"]) else "–"
+            lines.append(f"| {t['chapter']} | {m:.1f} s | {q} | {med:.3f} s | {worst:.3f} s | {share} | "
                          f"{'ok' if ok and not t['error'] else 'MISSED' if not t['error'] else 'ERROR'} |")
         lines += ["", f"all chapters: {total:.0f} s (goal ≤ {g['all_chapters_s']:.0f} s)", ""]
     if result["pages_mb"]:

@@ -31,10 +31,11 @@ def test_a_chapter_is_timed_with_its_widget_frames_and_reported(tmp_path):
     assert not t["error"] and len(t["default_s"]) == 2 and t["quick_s"] > 0
     (w,) = t["frames"]
     assert w["widget"] == "draw" and len(w["seconds"]) == 3
+    assert all(0 < c < s for c, s in zip(w["compute_s"], w["seconds"]))  # drawing the PNG takes time too
     assert result["micro"] and all("ratio" in r for r in result["micro"]), result["micro"]
     names = " ".join(r["what"] for r in result["micro"])
     for piece in ("affine", "conv2d via im2col", "LSTM cell", "multi-head", "autodiff engine", "training.fit"):
         assert piece in names, f"no micro-benchmark of {piece}"
     md = (tmp_path / "out" / "bench.md").read_text()
-    assert "| 01_tiny |" in md and "From scratch vs PyTorch" in md
+    assert "| 01_tiny |" in md and "From scratch vs PyTorch" in md and "drawing share" in md
     assert json.loads((tmp_path / "out" / "bench.json").read_text())["goals"]["page_mb"] == 1.5
