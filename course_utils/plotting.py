@@ -55,6 +55,25 @@ def _axes(ax, figsize=None):
     return ax
 
 
+def sparse_log_ticks(fig_or_ax, numticks: int = 6):
+    """At most ``numticks`` labelled decades and no minor ticks on every log-scaled axis of a figure or axes.
+
+    For widget frames, which are drawn afresh at every slider move: Matplotlib builds each tick
+    and typesets each ``10^k`` label anew, and a loss curve over 16 decades carried about 150
+    minor ticks. Chapter 07's optimiser frame drew in 0.30 s instead of 0.47 s, looking the same
+    but for the unlabelled minor ticks. Returns its argument.
+    """
+    from matplotlib.ticker import LogLocator, NullLocator
+
+    axes = fig_or_ax.axes if hasattr(fig_or_ax, "get_axes") and not hasattr(fig_or_ax, "xaxis") else [fig_or_ax]
+    for ax in axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() == "log":
+                axis.set_major_locator(LogLocator(numticks=numticks))
+                axis.set_minor_locator(NullLocator())
+    return fig_or_ax
+
+
 def show_message(ax, text: str, kind: str = "warning") -> None:
     """Write ``text`` in a coloured box in the middle of ``ax``.
 

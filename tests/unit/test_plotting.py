@@ -51,3 +51,20 @@ def test_message_figure():
 def test_style_is_applied():
     plotting.use_style()
     assert plt.rcParams["axes.spines.top"] is False
+
+
+def test_sparse_log_ticks_thins_only_log_axes():
+    from matplotlib.ticker import NullLocator
+
+    fig, (a, b) = plt.subplots(1, 2)
+    a.semilogy(np.logspace(0, -8, 50))
+    b.plot([0, 1], [0, 1])
+    fig.canvas.draw()
+    assert len(a.yaxis.get_minor_locator()()) > 60  # Matplotlib's default: every decade's 2…9, 11 labels
+    assert plotting.sparse_log_ticks(fig) is fig
+    fig.canvas.draw()
+    assert isinstance(a.yaxis.get_minor_locator(), NullLocator)
+    lo, hi = a.get_ylim()
+    assert 3 <= sum(lo <= t <= hi for t in a.get_yticks()) <= 6
+    assert b.get_yticks().tolist() == plt.subplots()[1].get_yticks().tolist()  # linear axes untouched
+    plt.close("all")
