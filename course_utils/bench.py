@@ -3,7 +3,8 @@
 It measures, on this machine, one thing at a time:
 
 - **chapters**: each chapter notebook executed ``repeat`` times in its default run (the
-  median counts) and once in quick mode, with papermill, one kernel at a time;
+  median counts) and once in quick mode, with papermill, one kernel at a time, each run
+  with an empty disk cache (``course_utils.cache``): a student's first run;
 - **widget frames**: inside the first default run, every interactive figure the chapter
   declares renders each of its book frames (the controls' ``static`` grid) to PNG, never
   from its frame cache; the median and the worst frame count, and the report splits a
@@ -83,6 +84,8 @@ def _execute(nb_path: Path, parameters: dict, env: dict, inject: str | None = No
         nbformat.write(nb, str(src))
     old = dict(os.environ)
     os.environ.update(env)
+    # an empty disk cache each time: what a student's first run costs, not a rerun's
+    os.environ["COURSE_CACHE_DIR"] = str(tmp / "cache")
     try:
         t0 = time.perf_counter()
         pm.execute_notebook(str(src), str(tmp / "out.ipynb"), parameters=parameters, cwd=str(nb_path.parent),
