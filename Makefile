@@ -3,7 +3,7 @@
 #
 #   make lab        set up, then open the course in JupyterLab
 #   make test       set up, then run every test (what CI runs)
-#   make test-unit  the unit tests only (no notebook, book or browser): under a minute
+#   make test-unit  the unit tests only (no notebook, book or browser): about 4 min on 2 cores
 #   make lint       ruff, the layering rules (import-linter) and stripped notebooks
 #   make dev        authoring tools and git hooks (ruff, nbstripout, pre-commit)
 #   make strip      strip outputs from the notebooks (what the git hook does)
