@@ -59,9 +59,10 @@ def sparse_log_ticks(fig_or_ax, numticks: int = 6):
     """At most ``numticks`` labelled decades and no minor ticks on every log-scaled axis of a figure or axes.
 
     For widget frames, which are drawn afresh at every slider move: Matplotlib builds each tick
-    and typesets each ``10^k`` label anew, and a loss curve over 16 decades carried about 150
-    minor ticks. Chapter 07's optimiser frame drew in 0.30 s instead of 0.47 s, looking the same
-    but for the unlabelled minor ticks. Returns its argument.
+    and typesets each ``10^k`` label anew. Chapter 07's optimiser frame (a loss gap over eight
+    decades) carried 80 minor ticks and 11 labelled ones; with this it drew in 0.29 s instead
+    of 0.51 s (best of 8 here), looking the same but for the unlabelled minor ticks.
+    Returns its argument.
     """
     from matplotlib.ticker import LogLocator, NullLocator
 

@@ -429,6 +429,8 @@ def interactive_figure(func: Callable[..., Any], title: str | None = None, **con
     if not controls:
         raise ValueError("interactive_figure needs at least one control, e.g. k=Slider(1, 20)")
     for name, c in controls.items():
+        if name == "cache":  # InteractiveFigure.render(cache=...) takes this name
+            raise ValueError("a control cannot be called 'cache'; pick another name")
         if not isinstance(c, (Slider, Choice)):
             raise TypeError(f"control {name!r} must be a Slider or a Choice, got {type(c).__name__}")
     fig = InteractiveFigure(func=func, controls=dict(controls), title=title)

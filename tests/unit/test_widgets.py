@@ -60,6 +60,8 @@ def test_a_frame_is_drawn_once_and_the_cache_is_bounded(monkeypatch):
     assert len(f._frames) == 2  # the oldest frames were dropped
     f.render(slope=0.0)
     assert calls[-1] == 0.0
+    with pytest.raises(ValueError, match="cannot be called 'cache'"):
+        W.interactive_figure(draw, cache=W.Slider(0, 1, 1))
 
 
 def test_unknown_control_is_a_programming_error(fig):

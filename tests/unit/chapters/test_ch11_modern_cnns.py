@@ -75,6 +75,13 @@ def test_the_residual_network_passes_and_the_plain_one_fails_the_trains_assert()
     assert plain.steps == skipped.steps
 
 
+def test_the_deep_plain_network_sits_at_chance_and_the_controls_do_not():
+    assert ch.at_chance(ch.deep_run(30, False))
+    assert not ch.at_chance(ch.deep_run(30, True))   # trained: far below ln 10
+    assert not ch.at_chance(ch.deep_run(3, False))   # a shallow plain net learns
+    assert not ch.at_chance(ch.deep_run(30, True, epochs=0))  # untrained, but not yet at the uniform prediction
+
+
 def test_trains_is_not_trivially_false_for_plain_nets_nor_true_for_residual_ones():
     """Controls of the assert itself: a shallow plain net trains; an untrained residual net does not."""
     assert ch.trains(ch.deep_run(3, False))
