@@ -16,7 +16,7 @@ NOTEBOOK = {
         {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "id": "w", "source":
          "import matplotlib.pyplot as plt\nfrom course_utils.widgets import Slider, interactive_figure\n"
          "import time\n"
-         "def draw(k=1):\n    time.sleep(0.7)\n    fig, ax = plt.subplots()\n    ax.plot([0, k])\n    return fig\n"
+         "def draw(k=1):\n    time.sleep(0.2)\n    fig, ax = plt.subplots()\n    ax.plot([0, k])\n    return fig\n"
          "interactive_figure(draw, k=Slider(1, 3, 1, static=[1, 2, 3]))"},
     ],
     "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
@@ -30,8 +30,6 @@ def test_a_chapter_is_timed_with_its_widget_frames_and_reported(tmp_path):
     result = bench.run(tmp_path, tmp_path / "out", ["01"], repeat=2, micro=True, log=lambda *a: None)
     (t,) = result["chapters"]
     assert not t["error"] and len(t["default_s"]) == 2 and t["quick_s"] > 0
-    # the first run also timed the three frames (2.1 s of sleeping): the chapter's time leaves them out
-    assert t["default_s"][0] < t["default_s"][1] + 1.2, t["default_s"]
     (w,) = t["frames"]
     assert w["widget"] == "draw" and len(w["seconds"]) == 3
     assert all(0 < c < s for c, s in zip(w["compute_s"], w["seconds"]))  # drawing the PNG takes time too
@@ -42,3 +40,30 @@ def test_a_chapter_is_timed_with_its_widget_frames_and_reported(tmp_path):
     md = (tmp_path / "out" / "bench.md").read_text()
     assert "| 01_tiny |" in md and "From scratch vs PyTorch" in md and "drawing share" in md
     assert json.loads((tmp_path / "out" / "bench.json").read_text())["goals"]["page_mb"] == 1.5
+
+
+def test_the_frame_timers_cell_is_left_out_of_the_chapters_time(tmp_path, monkeypatch):
+    """The first default run also draws every book frame in an injected last cell; its duration is subtracted.
+
+    A fake papermill spends 0.6 s "in" the injected cell and records that duration the way papermill does,
+    so the chapter's time is only the fake's overhead. (Comparing two real runs, as an earlier version of
+    this test did, failed under CI load: a cold first run was 3.4 s slower with nothing injected.)
+    """
+    import time
+
+    import nbformat
+    import papermill
+
+    def fake_execute(src, out, **kwargs):
+        nb = nbformat.read(src, as_version=4)
+        t0 = time.perf_counter()
+        time.sleep(0.6)
+        nb.cells[-1].metadata["papermill"] = {"duration": time.perf_counter() - t0}
+        nbformat.write(nb, out)
+
+    monkeypatch.setattr(papermill, "execute_notebook", fake_execute)
+    nb_path = tmp_path / "01_tiny.ipynb"
+    nb_path.write_text(json.dumps(NOTEBOOK))
+    with_timer = bench._execute(nb_path, {}, {}, inject="pass")
+    assert with_timer < 0.3, f"the injected cell's 0.6 s was counted in the chapter's time ({with_timer:.2f} s)"
+    assert bench._execute(nb_path, {}, {}) >= 0.6  # without an injected cell nothing is subtracted
