@@ -72,8 +72,9 @@ doctor: setup
 # recording exercise progress (that file belongs to a student), and one
 # compute thread per process: JOBS workers share the cores, and oversubscribed
 # BLAS/torch threads make small models many times slower.
-# Two phases: (1) unit tests, every notebook's default run (nbval) and its quick runs
-# (tests/notebooks), which also save the executed chapters to _build/executed;
+# Two phases: (1) unit tests, the start page under nbval, and every chapter's default run
+# twice in one kernel, instructor then student copy (tests/notebooks), which also saves
+# the executed chapters to _build/executed;
 # (2) the book, built from those executed chapters, and the browser tests (tests/e2e).
 TEST_ENV := PYTHONPATH="$(CURDIR)/tests/offline$${PYTHONPATH:+:$$PYTHONPATH}" COURSE_OFFLINE_GUARD=1 \
 	COURSE_STRICT_CHECKS=1 COURSE_TRACK_PROGRESS=0 COURSE_THREADS=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
@@ -81,7 +82,7 @@ TEST_ENV := PYTHONPATH="$(CURDIR)/tests/offline$${PYTHONPATH:+:$$PYTHONPATH}" CO
 test: setup-test
 	rm -rf _build/executed
 	$(TEST_ENV) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=15 --nbval-lax --nbval-current-env \
-		tests/notebooks notebooks tests/unit $(PYTEST_ARGS)
+		tests/notebooks notebooks/00_start_here.ipynb tests/unit $(PYTEST_ARGS)
 	$(TEST_ENV) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=5 tests/e2e $(PYTEST_ARGS)
 
 # Unit tests only: the from-scratch code against torch, the platform, the chapters'

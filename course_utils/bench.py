@@ -377,7 +377,11 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     root = Path(a.root)
     chosen = [] if a.chapters == "none" else parse_chapters(a.chapters, available_chapters(root))
-    run(root, Path(a.out), chosen, a.repeat, Path(a.book) if a.book else None, not a.no_micro)
+    result = run(root, Path(a.out), chosen, a.repeat, Path(a.book) if a.book else None, not a.no_micro)
+    failed = [t["chapter"] for t in result["chapters"] if t["error"]]
+    if failed:  # make test runs the default size only: a quick run that fails shows up here
+        print(f"FAILED: {', '.join(failed)} (see the ERROR lines above)", file=sys.stderr)
+        return 1
     return 0
 
 

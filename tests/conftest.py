@@ -1,12 +1,13 @@
 """Shared fixtures and the per-notebook timing report.
 
-Every notebook executed by nbval (``pytest --nbval-lax notebooks``) is timed
-cell by cell; at the end pytest prints one line per notebook, writes
-``_build/timings.json`` and fails the run if a notebook took longer than
-``COURSE_TIME_LIMIT`` seconds (default 120: four times the 30 s budget, a guard against a
-notebook that runs away, not the budget itself: in the suite two notebooks share the two
-cores with other tests, and on a loaded machine chapters measured up to 2.4× their time in
-an otherwise identical run). The report marks every notebook over the 30 s budget.
+Every chapter's default run (the instructor pass of ``tests/notebooks/test_execution.py``,
+less the book's extra widget frames) and every notebook nbval executes (the start page:
+``pytest --nbval-lax notebooks/00_start_here.ipynb``) is timed; at the end pytest prints
+one line per notebook, writes ``_build/timings.json`` and fails the run if a notebook took
+longer than ``COURSE_TIME_LIMIT`` seconds (default 120: four times the 30 s budget, a guard
+against a notebook that runs away, not the budget itself: in the suite two notebooks share
+the two cores with other tests, and on a loaded machine chapters measured up to 2.4× their
+time in an otherwise identical run). The report marks every notebook over the 30 s budget.
 """
 from __future__ import annotations
 
@@ -55,8 +56,11 @@ def pytest_xdist_make_scheduler(config, log):
 
 def pytest_runtest_logreport(report):
     path = report.nodeid.split("::")[0]
-    if path.endswith(".ipynb"):
+    if path.endswith(".ipynb"):  # nbval: one test per cell
         _times[path] += report.duration
+    for name, value in report.user_properties:  # test_execution: the chapter's default run
+        if name == "notebook_seconds" and report.when == "call":
+            _times[f"notebooks/{report.nodeid.split('[')[-1].rstrip(']')}.ipynb"] = float(value)
 
 
 def _limit() -> float:
@@ -67,7 +71,7 @@ def pytest_terminal_summary(terminalreporter):
     if not _times:
         return
     tr = terminalreporter
-    tr.section("notebook timings (default run, nbval)")
+    tr.section("notebook timings (default run)")
     for path, t in sorted(_times.items()):
         flag = "  OVER LIMIT" if t > _limit() else ("  over the 30 s budget" if t > BUDGET else "")
         tr.write_line(f"{t:7.1f} s  {path}{flag}")

@@ -67,3 +67,14 @@ def test_the_frame_timers_cell_is_left_out_of_the_chapters_time(tmp_path, monkey
     with_timer = bench._execute(nb_path, {}, {}, inject="pass")
     assert with_timer < 0.3, f"the injected cell's 0.6 s was counted in the chapter's time ({with_timer:.2f} s)"
     assert bench._execute(nb_path, {}, {}) >= 0.6  # without an injected cell nothing is subtracted
+
+
+def test_a_chapter_whose_quick_run_fails_fails_the_command(tmp_path, capsys):
+    """make test runs the default size only; make bench's quick run is where a broken quick mode shows."""
+    nb = json.loads(json.dumps(NOTEBOOK))
+    nb["cells"][1]["source"] = "assert not QUICK, 'quick mode broke this chapter'"
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "01_tiny.ipynb").write_text(json.dumps(nb))
+    code = bench.main(["--root", str(tmp_path), "--out", str(tmp_path / "out"), "--chapters", "01", "--repeat", "1",
+                       "--no-micro"])
+    assert code == 1 and "FAILED: 01_tiny" in capsys.readouterr().err

@@ -1,18 +1,21 @@
-"""Every chapter's quick-mode executions, which the book and the robustness checks share.
+"""Every chapter's default run, shared by the "it runs" check, the Run-All-twice check and the book.
 
-For each chapter (``nbval`` runs the default, full-size execution separately), one kernel
-runs the chapter twice, the way a student's Run All twice would:
+For each chapter one kernel runs the chapter twice, the way a student's Run All twice would,
+both times at the default (full) size a student runs:
 
-1. **Instructor pass.** The instructor notebook runs through papermill with ``QUICK=True``
-   injected, strict checks, static widget frames baked (``COURSE_STATIC_WIDGETS=1``), a fresh
-   ``HOME`` and the network blocked. It is saved to ``_build/executed/`` for the book
-   (``tests/e2e/test_book.py`` builds from it without executing anything again).
+1. **Instructor pass.** The instructor notebook runs through papermill with ``QUICK=False``
+   injected, strict checks (a wrong solution cell fails), static widget frames baked
+   (``COURSE_STATIC_WIDGETS=1``), a fresh ``HOME`` and the network blocked. It is saved to
+   ``_build/executed/`` for the book (``tests/e2e/test_book.py`` builds from it without
+   executing anything again), and it is timed: the summary's "notebook timings" are this
+   pass's cells, less the book's extra widget frames (``widgets.BOOK_FRAMES_SECONDS``).
 2. **Student pass, in the same kernel.** The student copy (solutions removed) runs next,
-   with quick mode from the environment and lenient checks, each unsolved exercise saying
-   "not written yet". The notebook's variables are cleared first (``%reset``: a student's
-   copy must not lean on a variable only a solution cell defines), but everything else the
-   first pass left behind stays: imported modules, their caches, the random generators'
-   global state, the registered widgets, the figures, the progress bars.
+   with the size from the environment (``COURSE_QUICK=0``, as in a student's kernel) and
+   lenient checks, each unsolved exercise saying "not written yet". The notebook's variables
+   are cleared first (``%reset``: a student's copy must not lean on a variable only a
+   solution cell defines), but everything else the first pass left behind stays: imported
+   modules, their caches, the random generators' global state, the registered widgets, the
+   figures, the progress bars.
 3. **Run All twice gives the same numbers.** Both passes must record the same numbers: a
    student who presses Run All again (or runs their copy after the instructor's) sees the
    same results. A last cell sweeps every interactive figure the notebook declared over its
@@ -21,9 +24,10 @@ runs the chapter twice, the way a student's Run All twice would:
    pass (outside ``_build``/``student``/caches): what the notebooks cache goes to the
    per-user cache folder.
 
-Until the speed work (issue 16) each chapter ran three times here (instructor twice in one
-kernel, then the student copy in a second process); running the student copy as the second
-pass keeps the checks above and saves one quick execution and one kernel start per chapter.
+Until the speed work (issue 16) nbval ran each chapter's default run separately and this test
+ran quick mode twice (three executions of every chapter); the default run here replaces both.
+Quick mode (``QUICK=True``) of the chapters is exercised by ``make bench``, which runs it once per
+chapter and reports a run that fails.
 """
 from __future__ import annotations
 
@@ -48,10 +52,13 @@ IGNORED = {".git", ".venv", "_build", "student", ".pytest_cache", "__pycache__",
 
 BETWEEN_PASSES = '''
 import os, shutil
+from course_utils.widgets import BOOK_FRAMES_SECONDS
+with open(os.environ["COURSE_RESULTS_FILE"] + ".book_frames_s", "w") as _f:
+    _f.write(str(BOOK_FRAMES_SECONDS[0]))
 shutil.copy(os.environ["COURSE_RESULTS_FILE"], os.environ["COURSE_RESULTS_FILE"] + ".pass1")
 open(os.environ["COURSE_RESULTS_FILE"], "w").close()
 os.environ.update({"COURSE_STATIC_WIDGETS": "0",   # the book's frames were baked in the first pass
-                   "COURSE_QUICK": "1",            # the student copy takes quick mode from the environment
+                   "COURSE_QUICK": "0",            # the student copy takes its size from the environment
                    "COURSE_STRICT_CHECKS": "0"})   # and its unsolved exercises only say so
 get_ipython().run_line_magic("reset", "-f")
 '''
@@ -101,7 +108,7 @@ def _instructor_then_student(nb_path: Path, dest: Path) -> tuple[int, int]:
 
     Returns ``(cells in the first pass, solution cells the student copy removed)``. Papermill
     injects its parameters after the first pass's ``parameters`` cell only; the student pass
-    takes quick mode from the environment, as a student's copy does.
+    takes its size from the environment, as a student's copy does.
     """
     nb = nbformat.read(str(nb_path), as_version=4)
     first = list(nb.cells)
@@ -121,6 +128,15 @@ def _instructor_then_student(nb_path: Path, dest: Path) -> tuple[int, int]:
     return len(first), removed
 
 
+def first_pass_seconds(executed: dict, n_first: int, book_frames_file: Path) -> float:
+    """The instructor pass's time, as a student's Run All would take it: its cells' durations (papermill's
+    injected parameters cell included) less the time spent drawing the book's extra widget frames."""
+    cells = [c for c in executed["cells"] if "injected-parameters" in tags(c)] + [
+        c for c in executed["cells"] if "injected-parameters" not in tags(c)][:n_first]
+    seconds = sum(c.get("metadata", {}).get("papermill", {}).get("duration") or 0.0 for c in cells)
+    return seconds - float(book_frames_file.read_text())
+
+
 def _save_for_book(executed: dict, n_first: int, nb_path: Path) -> None:
     """The first pass, without papermill's injected cell: what the book shows."""
     cells = [c for c in executed["cells"] if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
@@ -133,7 +149,7 @@ def _save_for_book(executed: dict, n_first: int, nb_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.stem)
-def test_quick_runs_agree_and_leave_the_checkout_alone(nb_path, tmp_path):
+def test_default_runs_agree_and_leave_the_checkout_alone(nb_path, tmp_path, record_property):
     home = tmp_path / "home"
     home.mkdir()
     runtime = tempfile.mkdtemp(prefix="rt-")  # short: IPC kernel sockets are files, and socket paths are limited
@@ -142,16 +158,17 @@ def test_quick_runs_agree_and_leave_the_checkout_alone(nb_path, tmp_path):
              "MPLCONFIGDIR": str(home / ".mpl"), "COURSE_TRACK_PROGRESS": "0"}
     before = snapshot(ROOT)
 
-    # 1-2. instructor (quick, strict, frames baked), then the student copy in the same kernel, then the sweep
+    # 1-2. instructor (default size, strict, frames baked), then the student copy in the same kernel, the sweep
     both = tmp_path / nb_path.name
     n_first, removed = _instructor_then_student(nb_path, both)
     assert removed >= 3, f"{nb_path.name} has {removed} solution cells; every chapter has exercises"
     run = _execute(both, tmp_path / "executed.ipynb", tmp_path / "results.jsonl",
                    {**fresh, "COURSE_QUICK": "0", "COURSE_STRICT_CHECKS": "1", "COURSE_STATIC_WIDGETS": "1"},
-                   {"QUICK": True}, nb_path.parent)
+                   {"QUICK": False}, nb_path.parent)
     assert not _errors(run), f"{nb_path.name} (instructor pass, then the student copy): {_errors(run)}"
     assert any("injected-parameters" in tags(c) for c in run["cells"]), "papermill found no 'parameters' cell"
     _save_for_book(run, n_first, nb_path)
+    record_property("notebook_seconds", first_pass_seconds(run, n_first, tmp_path / "results.jsonl.book_frames_s"))
 
     # the student pass: each unsolved exercise says so (a debug exercise reports its bug instead)
     student = [c for c in run["cells"] if str(c.get("id", "")).startswith("student-")]

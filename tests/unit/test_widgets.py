@@ -64,6 +64,27 @@ def test_a_frame_is_drawn_once_and_the_cache_is_bounded(monkeypatch):
         W.interactive_figure(draw, cache=W.Slider(0, 1, 1))
 
 
+def test_the_books_extra_frames_are_timed_apart(monkeypatch):
+    """make test takes the book's extra frames out of a chapter's timed default run; the default frame,
+    which a student's run draws too, stays in."""
+    import time
+
+    def draw(slope=1.0):
+        time.sleep(0.0 if slope == 1.0 else 0.05)
+        return draw_line(slope)
+
+    monkeypatch.setattr(W, "BOOK_FRAMES_SECONDS", [0.0])
+    f = W.interactive_figure(draw, slope=W.Slider(0, 3, 1.0, value=1.0, static=[0, 1, 2, 3]))
+    f.static_html(all_frames=False)
+    assert W.BOOK_FRAMES_SECONDS[0] == 0.0  # a student's run: only the default frame
+    f.static_html(all_frames=True)
+    assert W.BOOK_FRAMES_SECONDS[0] >= 3 * 0.05  # the three other frames
+    f2 = W.interactive_figure(lambda slope=1.0: draw_line(slope), slope=W.Slider(0, 3, 1.0, value=1.0, static=[1]))
+    before = W.BOOK_FRAMES_SECONDS[0]
+    f2.static_html(all_frames=True)
+    assert W.BOOK_FRAMES_SECONDS[0] == before  # a single (default) frame adds nothing
+
+
 def test_unknown_control_is_a_programming_error(fig):
     with pytest.raises(TypeError, match="unknown control"):
         fig.figure(colour="red")
