@@ -31,7 +31,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .. import checks, data, plotting, training
+from .. import checks, plotting, training
+from ..digit_models import digit_vae, yardstick  # noqa: F401 (the notebook calls ch.digit_vae, ch.yardstick)
 from ..scratch import autoencoders, pca, sample_quality, vae
 from ..widgets import frame
 
@@ -59,19 +60,6 @@ N_SCORE = 500
 
 
 # ======================================================================== data
-@lru_cache(maxsize=1)
-def digits() -> tuple[np.ndarray, np.ndarray]:
-    """``data.load_digits()`` once per kernel (read-only arrays)."""
-    X, y = data.load_digits()
-    X.flags.writeable = y.flags.writeable = False
-    return X, y
-
-
-def yardstick() -> sample_quality.DigitYardstick:
-    """The course's digit yardstick (classifier seed 0, 1,000 held-out digits); trained once per kernel."""
-    return sample_quality.digit_yardstick(*digits())
-
-
 # ============================================================ PCA and linear AE
 def pca_vs_sklearn(X: np.ndarray, k: int) -> dict[str, float]:
     """Largest differences between :func:`course_utils.scratch.pca.pca` and scikit-learn's ``PCA``.
@@ -316,13 +304,6 @@ def vae_run(latent_dim: int = 16, beta: float = 0.25, hidden: Sequence[int] = (2
 def _vae_run(latent_dim: int, beta: float, hidden: tuple[int, ...], epochs: int, seed: int) -> vae.VAETrainingResult:
     return vae.train_vae(yardstick().train_images, latent_dim=latent_dim, beta=beta, hidden=hidden, epochs=epochs,
                          batch_size=vae.DIGIT_VAE["batch_size"], lr=vae.DIGIT_VAE["lr"], seed=seed)
-
-
-@lru_cache(maxsize=2)
-def digit_vae(seed: int = 0) -> sample_quality.TrainedSampler:
-    """The chapter's chosen VAE: :func:`course_utils.scratch.vae.train_digit_vae` on the yardstick's 797 training
-    digits; cached per kernel."""
-    return vae.train_digit_vae(yardstick().train_images, seed=seed)
 
 
 def score_sets(sets: Mapping[str, np.ndarray]) -> dict[str, sample_quality.SampleScore]:

@@ -29,6 +29,7 @@ import torch
 
 from .. import checks, data, plotting, training
 from ..base import running_mean
+from ..digit_models import digit_gan, yardstick  # noqa: F401 (the notebook calls ch.digit_gan, ch.yardstick)
 from ..scratch import gan, glm, sample_quality
 from ..widgets import frame
 
@@ -359,24 +360,6 @@ def draw_gan_ring(ratio: float = 1.0, step: int = 2000):
 
 
 # ================================================================== digits
-@lru_cache(maxsize=1)
-def _digits():
-    X, y = data.load_digits()
-    X.flags.writeable = y.flags.writeable = False
-    return X, y
-
-
-def yardstick() -> sample_quality.DigitYardstick:
-    """The course's digit yardstick (classifier seed 0, 1,000 held-out digits); trained once per kernel."""
-    return sample_quality.digit_yardstick(*_digits())
-
-
-@lru_cache(maxsize=4)
-def digit_gan(seed: int = 0) -> sample_quality.TrainedSampler:
-    """:func:`course_utils.scratch.gan.train_digit_gan` on the yardstick's 797 training digits; cached per kernel."""
-    return gan.train_digit_gan(yardstick().train_images, seed=seed)
-
-
 def score_sets(sets: Mapping[str, np.ndarray]) -> dict[str, sample_quality.SampleScore]:
     """Each set of digits (pixels in [0, 1]) on the yardstick."""
     yard = yardstick()

@@ -19,14 +19,14 @@
 """
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .. import checks, data, plotting
+from .. import checks, plotting
 from ..base import running_mean, stopwatch
+from ..digit_models import digit_gan, digit_vae, digits, yardstick  # noqa: F401 (the notebook calls ch.yardstick, ch.digit_vae, ch.digit_gan)
 from ..scratch import sample_quality
 from ..scratch.denoisers import eps_fn_from_model, time_embedding
 from ..scratch.diffusion import (
@@ -93,17 +93,9 @@ def spine_distance(X: np.ndarray, k: int = 2000) -> float:
     return float(np.sqrt(np.mean(pairwise_distances(np.asarray(X, float), swiss_roll_spine(k), "l2").min(axis=1) ** 2)))
 
 
-@functools.lru_cache(maxsize=1)
-def _digits() -> tuple[np.ndarray, np.ndarray]:
-    """``data.load_digits()`` once per kernel (each call parses scikit-learn's file again, over a second)."""
-    X, y = data.load_digits()
-    X.flags.writeable = y.flags.writeable = False
-    return X, y
-
-
 def digits_as_images() -> np.ndarray:
     """scikit-learn's 1,797 8×8 digits as ``(n, 1, 8, 8)`` in ``[-1, 1]`` (the diffusion range)."""
-    return (2.0 * _digits()[0] - 1.0).reshape(-1, 1, 8, 8)
+    return (2.0 * digits()[0] - 1.0).reshape(-1, 1, 8, 8)
 
 
 def _first_digit() -> np.ndarray:
@@ -217,11 +209,6 @@ def format_table(rows: Mapping[str, Mapping[str, float]], digits: int = 3) -> st
 
 
 # --------------------------------------------------------- digit yardstick
-def yardstick() -> sample_quality.DigitYardstick:
-    """The course's digit yardstick (classifier seed 0, 1,000 held-out digits); trained once per kernel."""
-    return sample_quality.digit_yardstick(*_digits())
-
-
 def to_pixels(images: np.ndarray) -> np.ndarray:
     """Diffusion-range images (``[-1, 1]``, any shape with 64 pixels per image) as ``(n, 64)`` pixels in [0, 1]."""
     a = np.asarray(images, dtype=np.float64)
