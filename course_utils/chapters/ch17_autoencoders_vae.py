@@ -1,8 +1,9 @@
 """Chapter 17 · autoencoders and variational autoencoders: the figures, the widget, the experiments and the checks.
 
-- Data: :func:`digits` (scikit-learn's digits, loaded once) and :func:`yardstick`, the course's
-  digit yardstick (:func:`course_utils.scratch.sample_quality.digit_yardstick` with its
-  defaults); every model of the chapter trains on its 797 ``train_images``.
+- Data: :func:`yardstick`, the course's digit yardstick
+  (:func:`course_utils.scratch.sample_quality.digit_yardstick` with its defaults, on
+  :func:`course_utils.digit_models.digits`); every model of the chapter trains on its 797
+  ``train_images``.
 - PCA and the linear autoencoder: :func:`pca_vs_sklearn`, :func:`subspace_angles_deg`,
   :func:`spans_pca` (the assert, threshold :data:`MAX_ANGLE_DEG`), :func:`plot_components`,
   :func:`plot_angles`.
