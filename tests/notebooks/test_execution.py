@@ -90,8 +90,10 @@ def _execute(src: Path, out: Path, results: Path, env: dict, parameters: dict | 
     os.environ["COURSE_RESULTS_FILE"] = str(results)
     os.environ.pop("MPLBACKEND", None)  # kernels keep the inline backend: the book needs their figures
     try:
-        pm.execute_notebook(str(src), str(out), parameters=parameters or {}, cwd=str(cwd),
-                            kernel_name="python3", progress_bar=False, execution_timeout=900)
+        # request_save_on_cell_execute=False: papermill otherwise rewrites the whole notebook (two passes, the
+        # book's frames inline: megabytes) before and after every cell, about 15 s of a heavy chapter's test
+        pm.execute_notebook(str(src), str(out), parameters=parameters or {}, cwd=str(cwd), kernel_name="python3",
+                            progress_bar=False, execution_timeout=900, request_save_on_cell_execute=False)
     finally:
         os.environ.clear()
         os.environ.update(old)
