@@ -292,10 +292,15 @@ def train_digit_gan(images: np.ndarray, seed: int = 0, quick: bool = False,
     settings = {**DIGIT_GAN, "steps": DIGIT_GAN_QUICK_STEPS} if quick else DIGIT_GAN
     with stopwatch() as clock:
         result = train_gan(images, seed=seed, show_progress=show_progress, **settings)
+    return digit_gan_sampler(result, clock["seconds"])
+
+
+def digit_gan_sampler(result: GANTrainingResult, train_seconds: float) -> TrainedSampler:
+    """A trained GAN as a sampler of digits: the generator applied to ``z ~ N(0, I)``, ``(n, 64)``."""
     G = result.generator
 
     def sample(n: int, rng: np.random.Generator) -> np.ndarray:
         with torch.no_grad():
             return G(torch.as_tensor(rng.standard_normal((n, G.z_dim)), dtype=torch.float32)).double().numpy()
 
-    return TrainedSampler.from_run("GAN", result, G, sample, clock["seconds"])
+    return TrainedSampler.from_run("GAN", result, G, sample, train_seconds)

@@ -300,9 +300,14 @@ def train_digit_vae(images: np.ndarray, seed: int = 0, quick: bool = False,
     settings = {**DIGIT_VAE, "epochs": DIGIT_VAE_QUICK_EPOCHS} if quick else DIGIT_VAE
     with stopwatch() as clock:
         result = train_vae(images, seed=seed, show_progress=show_progress, **settings)
+    return digit_vae_sampler(result, clock["seconds"])
+
+
+def digit_vae_sampler(result: VAETrainingResult, train_seconds: float) -> TrainedSampler:
+    """A trained VAE as a sampler of digits: prior draws ``z ~ N(0, I)`` decoded to mean images ``(n, 64)``."""
     model = result.model
 
     def sample(n: int, rng: np.random.Generator) -> np.ndarray:
         return decode_images(model, rng.standard_normal((n, model.latent_dim)))
 
-    return TrainedSampler.from_run("VAE", result, model, sample, clock["seconds"])
+    return TrainedSampler.from_run("VAE", result, model, sample, train_seconds)
