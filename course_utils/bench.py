@@ -61,6 +61,7 @@ with open(_os.environ["COURSE_BENCH_FRAMES"], "w") as _f:
 class ChapterTiming:
     chapter: str
     default_s: list[float] = field(default_factory=list)
+    run_all_s: list[float] = field(default_factory=list)   # the same runs' cells only: what Run All takes
     quick_s: float | None = None
     frames: list[dict] = field(default_factory=list)
     error: str = ""
@@ -70,8 +71,10 @@ class ChapterTiming:
         return statistics.median(self.default_s) if self.default_s else None
 
 
-def _execute(nb_path: Path, parameters: dict, env: dict, inject: str | None = None) -> float:
-    """Wall seconds of one papermill execution of ``nb_path`` (with an optional last cell)."""
+def _execute(nb_path: Path, parameters: dict, env: dict, inject: str | None = None) -> tuple[float, float]:
+    """``(wall seconds, seconds in its cells)`` of one papermill execution of ``nb_path`` (with an optional last
+    cell, left out of both). The wall time adds starting the kernel and papermill's own work; the cells' time is
+    what a student waits for after Run All in a running kernel."""
     import nbformat
     import papermill as pm
 
@@ -91,10 +94,11 @@ def _execute(nb_path: Path, parameters: dict, env: dict, inject: str | None = No
         pm.execute_notebook(str(src), str(tmp / "out.ipynb"), parameters=parameters, cwd=str(nb_path.parent),
                             kernel_name="python3", progress_bar=False, log_output=False, execution_timeout=1200)
         seconds = time.perf_counter() - t0
+        cells = json.loads((tmp / "out.ipynb").read_text())["cells"]
+        durations = [c.get("metadata", {}).get("papermill", {}).get("duration") or 0.0 for c in cells]
         if inject:  # the chapter's time leaves out the injected cell (the frame timer draws every book frame)
-            last = json.loads((tmp / "out.ipynb").read_text())["cells"][-1]
-            seconds -= last.get("metadata", {}).get("papermill", {}).get("duration") or 0.0
-        return seconds
+            seconds -= durations.pop()
+        return seconds, sum(durations)
     finally:
         os.environ.clear()
         os.environ.update(old)
@@ -112,9 +116,11 @@ def time_chapters(root: Path, chapters: list[str], repeat: int = 3, log: Callabl
         try:
             for i in range(repeat):
                 inject = FRAME_TIMER if i == 0 else None
-                t.default_s.append(_execute(nb_path, {}, {**env, "COURSE_BENCH_FRAMES": str(frames_file)}, inject))
+                wall, cells = _execute(nb_path, {}, {**env, "COURSE_BENCH_FRAMES": str(frames_file)}, inject)
+                t.default_s.append(wall)
+                t.run_all_s.append(cells)
             t.frames = json.loads(frames_file.read_text() or "[]")
-            t.quick_s = _execute(nb_path, {"QUICK": True}, env)
+            t.quick_s = _execute(nb_path, {"QUICK": True}, env)[0]
         except Exception as exc:  # one failing chapter must not hide the others' numbers
             t.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
         log(f"  {t.chapter}: default {t.median_s or float('nan'):.1f} s (median of {len(t.default_s)}), "
@@ -301,8 +307,9 @@ def render_table(result: dict) -> str:
     ch = result["chapters"]
     if ch:
         lines += ["## Chapters (one at a time)", "",
-                  "| chapter | default (median) | quick | frames: median | worst | drawing share | goal |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| chapter | default (median) | its cells (Run All) | quick | frames: median | worst | drawing share "
+                  "| goal |",
+                  "|---|---|---|---|---|---|---|---|"]
         total = 0.0
         for t in ch:
             secs = [s for w in t["frames"] for s in w["seconds"]]
@@ -314,9 +321,12 @@ def render_table(result: dict) -> str:
             q = f"{t['quick_s']:.1f} s" if t["quick_s"] else "–"
             compute = sum(s for w in t["frames"] for s in w.get("compute_s", []))
             share = f"{1 - compute / sum(secs):.0%}" if secs and any("compute_s" in w for w in t["frames"]) else "–"
-            lines.append(f"| {t['chapter']} | {m:.1f} s | {q} | {med:.3f} s | {worst:.3f} s | {share} | "
+            cells = statistics.median(t["run_all_s"]) if t.get("run_all_s") else float("nan")
+            lines.append(f"| {t['chapter']} | {m:.1f} s | {cells:.1f} s | {q} | {med:.3f} s | {worst:.3f} s | {share} | "
                          f"{'ok' if ok and not t['error'] else 'MISSED' if not t['error'] else 'ERROR'} |")
-        lines += ["", f"all chapters: {total:.0f} s (goal ≤ {g['all_chapters_s']:.0f} s)", ""]
+        lines += ["", f"all chapters: {total:.0f} s (goal ≤ {g['all_chapters_s']:.0f} s). The goal is checked on the "
+                  "default run's wall time, kernel start included; the cells' time leaves out starting the kernel "
+                  "and papermill's own work.", ""]
     if result["pages_mb"]:
         lines += ["## Book pages", "", "| page | MB | goal |", "|---|---|---|"]
         lines += [f"| {k} | {v:.2f} | {'ok' if v <= g['page_mb'] else 'MISSED'} |" for k, v in result["pages_mb"].items()]

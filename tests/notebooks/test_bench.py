@@ -30,6 +30,8 @@ def test_a_chapter_is_timed_with_its_widget_frames_and_reported(tmp_path):
     result = bench.run(tmp_path, tmp_path / "out", ["01"], repeat=2, micro=True, log=lambda *a: None)
     (t,) = result["chapters"]
     assert not t["error"] and len(t["default_s"]) == 2 and t["quick_s"] > 0
+    # Run All's time: the cells only (the frame timer's cell left out), less than the wall time with the kernel start
+    assert len(t["run_all_s"]) == 2 and all(0 < c < w for c, w in zip(t["run_all_s"], t["default_s"]))
     (w,) = t["frames"]
     assert w["widget"] == "draw" and len(w["seconds"]) == 3
     assert all(0 < c < s for c, s in zip(w["compute_s"], w["seconds"]))  # drawing the PNG takes time too
@@ -38,7 +40,7 @@ def test_a_chapter_is_timed_with_its_widget_frames_and_reported(tmp_path):
     for piece in ("affine", "conv2d via im2col", "LSTM cell", "multi-head", "autodiff engine", "training.fit"):
         assert piece in names, f"no micro-benchmark of {piece}"
     md = (tmp_path / "out" / "bench.md").read_text()
-    assert "| 01_tiny |" in md and "From scratch vs PyTorch" in md and "drawing share" in md
+    assert "| 01_tiny |" in md and "From scratch vs PyTorch" in md and "drawing share" in md and "Run All" in md
     assert json.loads((tmp_path / "out" / "bench.json").read_text())["goals"]["page_mb"] == 1.5
 
 
@@ -64,9 +66,10 @@ def test_the_frame_timers_cell_is_left_out_of_the_chapters_time(tmp_path, monkey
     monkeypatch.setattr(papermill, "execute_notebook", fake_execute)
     nb_path = tmp_path / "01_tiny.ipynb"
     nb_path.write_text(json.dumps(NOTEBOOK))
-    with_timer = bench._execute(nb_path, {}, {}, inject="pass")
+    with_timer, cells = bench._execute(nb_path, {}, {}, inject="pass")
     assert with_timer < 0.3, f"the injected cell's 0.6 s was counted in the chapter's time ({with_timer:.2f} s)"
-    assert bench._execute(nb_path, {}, {}) >= 0.6  # without an injected cell nothing is subtracted
+    assert cells == 0.0  # nor in its cells' time
+    assert bench._execute(nb_path, {}, {})[0] >= 0.6  # without an injected cell nothing is subtracted
 
 
 def test_a_chapter_whose_quick_run_fails_fails_the_command(tmp_path, capsys):
