@@ -3,8 +3,10 @@
 It measures, on this machine, one thing at a time:
 
 - **chapters**: each chapter notebook executed ``repeat`` times in its default run (the
-  median counts) and once in quick mode, with papermill, one kernel at a time, each run
-  with an empty disk cache (``course_utils.cache``): a student's first run;
+  median counts) and once in quick mode, with papermill (``kernels.run_notebook``: the
+  notebook written once at the end, the kernel killed after its last cell, as in a student's
+  Run All), one kernel at a time, each run with an empty disk cache (``course_utils.cache``):
+  a student's first run;
 - **widget frames**: inside the first default run, every interactive figure the chapter
   declares renders each of its book frames (the controls' ``static`` grid) to PNG, never
   from its frame cache; the median and the worst frame count, and the report splits a
@@ -31,6 +33,8 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from .kernels import run_notebook
 
 GOALS = {"chapter_s": 20.0, "all_chapters_s": 300.0, "frame_median_s": 0.10, "frame_worst_s": 0.25,
          "page_mb": 1.5}
@@ -72,11 +76,10 @@ class ChapterTiming:
 
 
 def _execute(nb_path: Path, parameters: dict, env: dict, inject: str | None = None) -> tuple[float, float]:
-    """``(wall seconds, seconds in its cells)`` of one papermill execution of ``nb_path`` (with an optional last
-    cell, left out of both). The wall time adds starting the kernel and papermill's own work; the cells' time is
-    what a student waits for after Run All in a running kernel."""
+    """``(wall seconds, seconds in its cells)`` of one execution of ``nb_path`` (``kernels.run_notebook``, with an
+    optional last cell, left out of both). The wall time adds starting the kernel and papermill's own work;
+    the cells' time is what a student waits for after Run All in a running kernel."""
     import nbformat
-    import papermill as pm
 
     src = nb_path
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
@@ -85,23 +88,15 @@ def _execute(nb_path: Path, parameters: dict, env: dict, inject: str | None = No
         nb.cells.append(nbformat.v4.new_code_cell(inject))
         src = tmp / nb_path.name
         nbformat.write(nb, str(src))
-    old = dict(os.environ)
-    os.environ.update(env)
     # an empty disk cache each time: what a student's first run costs, not a rerun's
-    os.environ["COURSE_CACHE_DIR"] = str(tmp / "cache")
-    try:
-        t0 = time.perf_counter()
-        pm.execute_notebook(str(src), str(tmp / "out.ipynb"), parameters=parameters, cwd=str(nb_path.parent),
-                            kernel_name="python3", progress_bar=False, log_output=False, execution_timeout=1200)
-        seconds = time.perf_counter() - t0
-        cells = json.loads((tmp / "out.ipynb").read_text())["cells"]
-        durations = [c.get("metadata", {}).get("papermill", {}).get("duration") or 0.0 for c in cells]
-        if inject:  # the chapter's time leaves out the injected cell (the frame timer draws every book frame)
-            seconds -= durations.pop()
-        return seconds, sum(durations)
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
+    t0 = time.perf_counter()
+    out = run_notebook(src, tmp / "out.ipynb", parameters=parameters, cwd=nb_path.parent,
+                       env={**env, "COURSE_CACHE_DIR": str(tmp / "cache")})
+    seconds = time.perf_counter() - t0
+    durations = [c.get("metadata", {}).get("papermill", {}).get("duration") or 0.0 for c in out["cells"]]
+    if inject:  # the chapter's time leaves out the injected cell (the frame timer draws every book frame)
+        seconds -= durations.pop()
+    return seconds, sum(durations)
 
 
 def time_chapters(root: Path, chapters: list[str], repeat: int = 3, log: Callable = print) -> list[ChapterTiming]:
@@ -325,8 +320,8 @@ def render_table(result: dict) -> str:
             lines.append(f"| {t['chapter']} | {m:.1f} s | {cells:.1f} s | {q} | {med:.3f} s | {worst:.3f} s | {share} | "
                          f"{'ok' if ok and not t['error'] else 'MISSED' if not t['error'] else 'ERROR'} |")
         lines += ["", f"all chapters: {total:.0f} s (goal ≤ {g['all_chapters_s']:.0f} s). The goal is checked on the "
-                  "default run's wall time, kernel start included; the cells' time leaves out starting the kernel "
-                  "and papermill's own work.", ""]
+                  "default run's wall time, from starting the kernel until the executed notebook is written; the cells' time leaves "
+                  "out starting the kernel and papermill's own work.", ""]
     if result["pages_mb"]:
         lines += ["## Book pages", "", "| page | MB | goal |", "|---|---|---|"]
         lines += [f"| {k} | {v:.2f} | {'ok' if v <= g['page_mb'] else 'MISSED'} |" for k, v in result["pages_mb"].items()]

@@ -47,3 +47,38 @@ def use_ipc_kernels() -> bool:
         write_connection_file._course_ipc = True
         ConnectionFileMixin.write_connection_file = write_connection_file
     return True
+
+
+def run_notebook(src, out, *, parameters: dict | None = None, cwd=None, env: dict | None = None,
+                 timeout: float = 1200) -> dict:
+    """Execute ``src`` with papermill (``parameters`` injected, ``env`` set for the kernel) into ``out``;
+    returns the executed notebook as a dict. Papermill's error (``PapermillExecutionError``) propagates.
+
+    The way the benchmark and the tests run a chapter, as close as papermill gets to a student's
+    Run All: a kernel over IPC; the notebook written once at the end, not before and after every
+    cell (papermill's default rewrites the whole file, figures included, about 50 ms a cell on
+    this course's notebooks: 2–13 s a chapter, measured); and the kernel killed once the last
+    cell ends, not shut down gracefully (2 s a chapter nobody waits for in JupyterLab).
+    ``env`` applies to this call only (a value of ``None`` unsets the variable): the kernel inherits
+    it, and the caller's environment is restored afterwards.
+    """
+    import json
+
+    import papermill as pm
+
+    use_ipc_kernels()
+    old = dict(os.environ)
+    for key, value in (env or {}).items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    try:
+        pm.execute_notebook(str(src), str(out), parameters=parameters or {}, cwd=None if cwd is None else str(cwd),
+                            kernel_name="python3", progress_bar=False, log_output=False, execution_timeout=timeout,
+                            request_save_on_cell_execute=False, shutdown_kernel="immediate")
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    with open(out, encoding="utf-8") as f:
+        return json.load(f)

@@ -37,10 +37,10 @@ import tempfile
 from pathlib import Path
 
 import nbformat
-import papermill as pm
 import pytest
 from helpers import ROOT
 
+from course_utils.kernels import run_notebook
 from course_utils.notebooks import chapter_notebooks, make_student_copy, tags
 from course_utils.results import read
 
@@ -85,19 +85,9 @@ def snapshot(root: Path) -> dict[str, tuple[int, int]]:
 
 
 def _execute(src: Path, out: Path, results: Path, env: dict, parameters: dict | None, cwd: Path) -> dict:
-    old = dict(os.environ)
-    os.environ.update(env)
-    os.environ["COURSE_RESULTS_FILE"] = str(results)
-    os.environ.pop("MPLBACKEND", None)  # kernels keep the inline backend: the book needs their figures
-    try:
-        # request_save_on_cell_execute=False: papermill otherwise rewrites the whole notebook (two passes, the
-        # book's frames inline: megabytes) before and after every cell, about 15 s of a heavy chapter's test
-        pm.execute_notebook(str(src), str(out), parameters=parameters or {}, cwd=str(cwd), kernel_name="python3",
-                            progress_bar=False, execution_timeout=900, request_save_on_cell_execute=False)
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
-    return json.loads(out.read_text())
+    # MPLBACKEND unset: kernels keep the inline backend, the book needs their figures
+    return run_notebook(src, out, parameters=parameters, cwd=cwd, timeout=900,
+                        env={**env, "COURSE_RESULTS_FILE": str(results), "MPLBACKEND": None})
 
 
 def _errors(nb: dict) -> list[str]:

@@ -57,3 +57,30 @@ def test_two_kernels_from_one_folder_get_their_own_sockets(tmp_path, monkeypatch
     finally:
         for km in managers:
             km.shutdown_kernel(now=True)
+
+
+def test_run_notebook_injects_parameters_sets_the_environment_and_restores_it(tmp_path, monkeypatch):
+    """The tests' and the benchmark's runner: parameters and env reach the kernel, the caller's env comes back,
+    and papermill writes the notebook once at the end instead of before and after every cell."""
+    import nbformat
+    import papermill.engines
+
+    from course_utils.kernels import run_notebook
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("N = 1", metadata={"tags": ["parameters"]})]
+                                  + [nbformat.v4.new_code_cell(c) for c in (
+                                      "import os", "seen = (N, os.environ.get('CU_A'), os.environ.get('CU_B'))",
+                                      "print(seen)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "a.ipynb")
+    monkeypatch.setenv("CU_A", "caller")
+    monkeypatch.setenv("CU_B", "caller")
+    saves = []
+    original = papermill.engines.write_ipynb
+    monkeypatch.setattr(papermill.engines, "write_ipynb", lambda *a, **k: (saves.append(1), original(*a, **k)))
+    out = run_notebook(tmp_path / "a.ipynb", tmp_path / "b.ipynb", parameters={"N": 7}, cwd=tmp_path,
+                       env={"CU_A": "kernel", "CU_B": None})
+    printed = "".join("".join(o.get("text", "")) for c in out["cells"] if c["cell_type"] == "code" for o in c["outputs"])
+    assert "(7, 'kernel', None)" in printed
+    assert os.environ["CU_A"] == "caller" and os.environ["CU_B"] == "caller"
+    assert (tmp_path / "b.ipynb").exists() and saves == [], f"papermill saved the notebook {len(saves)} times per run"
