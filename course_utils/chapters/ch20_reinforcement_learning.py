@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -577,6 +577,8 @@ def check_q_learning_design(fn: Callable) -> checks.CheckResult:
     """Check ``fn() -> {"gamma": g, "epsilon": e}``: Q-learning must reach ``DESIGN_TARGET`` in ``DESIGN_EPISODES``."""
     try:
         choice = fn()
+        if not isinstance(choice, Mapping):  # not indexed: a tensor or an array given "gamma" warns or fails oddly
+            raise TypeError(f"got {type(choice).__name__}")
         gamma, epsilon = float(choice["gamma"]), float(choice["epsilon"])
     except NotImplementedError:
         return checks.check_function(fn, lambda: None, lambda rng: (), name="your design", trials=1)

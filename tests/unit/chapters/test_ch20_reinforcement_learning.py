@@ -141,7 +141,8 @@ WRONG_DESIGNS = [(lambda: {"gamma": 0.8, "epsilon": 0.1}, "even the optimal poli
                  (lambda: {"gamma": 0.99, "epsilon": 0.6}, "explore less"),
                  (lambda: {"gamma": 1.0, "epsilon": 0.1}, "walking in circles"),
                  (lambda: {"gamma": 1.5, "epsilon": 0.1}, "must both lie in [0, 1]"),
-                 (lambda: {"gamma": 0.99}, "return a dict")]
+                 (lambda: {"gamma": 0.99}, "return a dict"),
+                 (lambda: (0.99, 0.1), "return a dict"), (lambda: __import__("torch").zeros(3), "got Tensor")]
 
 
 def test_check_q_learning_design():
