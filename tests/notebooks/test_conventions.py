@@ -222,3 +222,26 @@ def test_the_course_map_reads_every_chapter():
         later = [r for r in c.requires if r >= c.number]
         assert not later, f"chapter {c.number} lists later chapters as prerequisites: {later}"
         assert 20 <= c.minutes[0] <= c.minutes[1] <= 240, f"chapter {c.number}: estimated time {c.minutes} minutes?"
+
+
+@pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.name)
+def test_papermill_reads_every_parameter(nb_path):
+    """``papermill -p NAME VALUE`` warns "Passed unknown parameter" for a name it cannot parse in the
+    parameters cell, e.g. one whose comment has an ``=`` in it (``# COURSE_QUICK=1: ...``): the value is
+    still injected, but an instructor following the README sees a warning saying it was not."""
+    import ast
+    import logging
+
+    import papermill
+
+    cell = next(c for c in code_cells(load(nb_path)) if "parameters" in tags(c))
+    names = [t.id for node in ast.parse(src(cell)).body if isinstance(node, ast.Assign)
+             for t in node.targets if isinstance(t, ast.Name)]
+    logging.disable(logging.WARNING)  # papermill's "Unable to parse line" messages: the assert says which
+    try:
+        parsed = set(papermill.inspect_notebook(str(nb_path)))
+    finally:
+        logging.disable(logging.NOTSET)
+    missing = [n for n in names if n not in parsed]
+    assert not missing, (f"{nb_path.name}: papermill cannot read the parameter(s) {missing}; keep '=' out of "
+                         "their comments (write 'set to', 'at least', 'from 1 to')")
