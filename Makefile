@@ -11,6 +11,7 @@
 #   make book       the HTML book in _build/html (executes every notebook)
 #   make student    student copies without solutions in student/ (never overwrites a copy you edited)
 #   make trunk      retrain chapter 11's pretrained trunk, data/ch11_trunk.pt (authors only; ~15 s)
+#   make digit-models  retrain the shipped digit yardstick, VAE and GAN, data/digit_models.npz (authors only; ~13 s)
 #   make book CHAPTERS="01-07 10"   (and make student CHAPTERS=…): a course with only those chapters
 #
 # Variables: PYTHON (interpreter for the venv), VENV (its folder),
@@ -31,7 +32,7 @@ BIN   := $(VENV)/bin
 PIP   := $(BIN)/python -m pip
 PIN   := $(if $(CONSTRAINTS),-c $(CONSTRAINTS),)
 
-.PHONY: lab test test-unit lint dev strip bench book student trunk doctor clean setup setup-test setup-dev
+.PHONY: lab test test-unit lint dev strip bench book student trunk digit-models doctor clean setup setup-test setup-dev
 .DEFAULT_GOAL := lab
 
 $(BIN)/python:
@@ -127,6 +128,11 @@ student: setup
 # weights depend on the number of CPU threads, so a rebuild on another machine gets a new checksum).
 trunk: setup
 	$(BIN)/python -m course_utils.chapters.ch11_modern_cnns
+
+# The digit yardstick's classifier and chapter 17's and 18's VAE and GAN, which chapter 19 reads
+# (data/digit_models.npz; prints its checksum, for digit_models.SHIPPED_SHA256 and data/README.md).
+digit-models: setup
+	$(BIN)/python -m course_utils.digit_models
 
 clean:
 	rm -rf _build student .pytest_cache

@@ -18,6 +18,14 @@ setting, so that the weights, and every number computed from them, are the same 
 three chapters and whether they come from the cache or not (the cache's version is a hash
 of the code that trains them, the data and the torch version). On this machine one thread
 trains these small networks as fast as two.
+
+**Shipped weights** (``data/digit_models.npz``, made by ``python -m course_utils.digit_models``,
+checked against :data:`SHIPPED_SHA256`): the yardstick's classifier, a measuring instrument
+like FID's Inception network, always comes from it; the seed-0 VAE and GAN come from it only
+where a chapter asks with ``shipped=True`` (chapter 19, which compares them and teaches neither),
+so chapters 17 and 18 still train the models they teach. Each part is used only if its recorded
+version is this code's, data's and torch's; otherwise it is trained, as before. A unit test
+retrains all three and compares them with the file.
 """
 from __future__ import annotations
 
@@ -25,12 +33,14 @@ import hashlib
 import inspect
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from . import cache, data
 from .base import stopwatch
+from .config import env_flag
 from .scratch import batches, gan, layers, sample_quality, vae
 
 
@@ -42,17 +52,27 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
+@lru_cache(maxsize=1)
 def yardstick() -> sample_quality.DigitYardstick:
-    """The course's digit yardstick (classifier seed 0, 1,000 held-out digits); trained once per kernel."""
-    return sample_quality.digit_yardstick(*digits())
+    """The course's digit yardstick (classifier seed 0, 1,000 held-out digits): its classifier from the shipped
+    weights (``data/digit_models.npz``) when they match the code, else trained here (one thread, once per kernel)."""
+    X, y = digits()
+    a = _from_shipped("yardstick-classifier", _version(sample_quality, X))
+    if a is None:
+        a = _classifier_arrays(X, y)
+    clf = sample_quality.DigitClassifier()
+    _load(clf, a, "classifier")
+    return sample_quality.digit_yardstick(X, y, classifier=clf)
 
 
-@lru_cache(maxsize=2)
-def digit_vae(seed: int = 0) -> sample_quality.TrainedSampler:
+@lru_cache(maxsize=4)
+def digit_vae(seed: int = 0, shipped: bool = False) -> sample_quality.TrainedSampler:
     """Chapter 17's chosen VAE: :func:`course_utils.scratch.vae.train_digit_vae` on the yardstick's 797 training
-    digits; trained once per user (then read from the disk cache) and built once per kernel."""
+    digits; trained once per user (then read from the disk cache) and built once per kernel. ``shipped=True``
+    (chapter 19, which compares it and does not teach it) reads the shipped weights instead of training."""
     images = yardstick().train_images
-    a = cache.cached(f"digit-vae-seed{seed}", lambda: _vae_arrays(images, seed), version=_version(vae, images))
+    a = _cached_or_shipped(f"digit-vae-seed{seed}", lambda: _vae_arrays(images, seed), _version(vae, images),
+                           shipped)
     model = vae.build_vae(vae.DIGIT_VAE["latent_dim"], vae.DIGIT_VAE["hidden"], seed)
     _load(model, a, "model")
     run = vae.VAETrainingResult(model, a["losses"].tolist(), a["recons"].tolist(), a["kls"].tolist(),
@@ -61,11 +81,13 @@ def digit_vae(seed: int = 0) -> sample_quality.TrainedSampler:
 
 
 @lru_cache(maxsize=4)
-def digit_gan(seed: int = 0) -> sample_quality.TrainedSampler:
+def digit_gan(seed: int = 0, shipped: bool = False) -> sample_quality.TrainedSampler:
     """Chapter 18's digit GAN: :func:`course_utils.scratch.gan.train_digit_gan` on the yardstick's 797 training
-    digits; trained once per user (then read from the disk cache) and built once per kernel."""
+    digits; trained once per user (then read from the disk cache) and built once per kernel. ``shipped=True``:
+    as for :func:`digit_vae`."""
     images = yardstick().train_images
-    a = cache.cached(f"digit-gan-seed{seed}", lambda: _gan_arrays(images, seed), version=_version(gan, images))
+    a = _cached_or_shipped(f"digit-gan-seed{seed}", lambda: _gan_arrays(images, seed), _version(gan, images),
+                           shipped)
     r = gan.DIGIT_GAN
     G, D = gan.build_gan(images.shape[1], r["z_dim"], r["hidden"], r["depth"], seed, out=r.get("out"),
                          act=r.get("act", "relu"))
@@ -75,6 +97,61 @@ def digit_gan(seed: int = 0) -> sample_quality.TrainedSampler:
     run = gan.GANTrainingResult(G, D, a["d_losses"].tolist(), a["g_losses"].tolist(), snapshots,
                                 bool(a["diverged"]), str(a["message"]))
     return gan.digit_gan_sampler(run, float(a["train_seconds"]))
+
+
+# ---------------------------------------------------------------- the shipped weights
+#: the yardstick's classifier and the seed-0 VAE and GAN, as :func:`write_shipped` trains them (one thread)
+SHIPPED_FILE = Path(__file__).resolve().parents[1] / "data" / "digit_models.npz"
+#: SHA-256 of ``data/digit_models.npz`` as written by :func:`write_shipped`
+SHIPPED_SHA256 = "1184546ee23b068340ce062ca462a3455d223fe8fdd00e45b32cfe239d56db23"
+SHIPPED = ("yardstick-classifier", "digit-vae-seed0", "digit-gan-seed0")
+
+
+@lru_cache(maxsize=1)
+def _shipped_arrays() -> dict[str, np.ndarray]:
+    """Every array of the shipped file, or ``{}`` if it is missing or its checksum is not :data:`SHIPPED_SHA256`."""
+    try:
+        if hashlib.sha256(SHIPPED_FILE.read_bytes()).hexdigest() != SHIPPED_SHA256:
+            return {}
+        with np.load(SHIPPED_FILE, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError):
+        return {}
+
+
+def _from_shipped(name: str, version: str) -> dict[str, np.ndarray] | None:
+    """The shipped arrays of ``name``, or ``None`` unless they were trained by this code, data and torch version."""
+    a = _shipped_arrays()
+    if str(a.get(f"{name}:version", "")) != version:
+        return None
+    return {k[len(name) + 1:]: v for k, v in a.items() if k.startswith(name + "/")}
+
+
+def _cached_or_shipped(name: str, build, version: str, shipped: bool) -> dict[str, np.ndarray]:
+    if shipped:
+        hit = cache.load(name, version) if env_flag("COURSE_CACHE", default=True) else None
+        hit = hit if hit is not None else _from_shipped(name, version)
+        if hit is not None:
+            return hit
+    return cache.cached(name, build, version=version)
+
+
+def write_shipped(path: Path = SHIPPED_FILE) -> str:
+    """Train the yardstick's classifier, the seed-0 VAE and GAN (one thread each) and write them to ``path``
+    with their versions; returns the file's SHA-256 (``python -m course_utils.digit_models``)."""
+    X, y = digits()
+    clf = _classifier_arrays(X, y)
+    images = X[sample_quality.yardstick_split(len(X))[1]]
+    parts = {"yardstick-classifier": (clf, _version(sample_quality, X)),
+             "digit-vae-seed0": (_vae_arrays(images, 0), _version(vae, images)),
+             "digit-gan-seed0": (_gan_arrays(images, 0), _version(gan, images))}
+    out = {}
+    for name, (arrays, version) in parts.items():
+        out.update({f"{name}/{k}": np.asarray(v) for k, v in arrays.items()})
+        out[f"{name}:version"] = np.asarray(version)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **out)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 # ------------------------------------------------------------------ the disk cache's side
@@ -90,7 +167,7 @@ def _one_thread():
 
 def _version(module, images: np.ndarray) -> str:
     """A hash of what the trained weights depend on: the trainer's code, the digits and the torch version."""
-    code = "".join(inspect.getsource(m) for m in (module, batches, layers, _vae_arrays, _gan_arrays))
+    code = "".join(inspect.getsource(m) for m in (module, batches, layers, _classifier_arrays, _vae_arrays, _gan_arrays))
     h = hashlib.sha256((code + torch.__version__).encode())
     h.update(np.ascontiguousarray(images).tobytes())
     return h.hexdigest()[:12]
@@ -108,6 +185,14 @@ def _load(model: torch.nn.Module, arrays: dict[str, np.ndarray], prefix: str) ->
     model.train(bool(arrays[f"{prefix}:training"]))
 
 
+def _classifier_arrays(X: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    """The yardstick's classifier (seed 0, 15 epochs) trained on its split of ``X``, on one thread."""
+    train = sample_quality.yardstick_split(len(X))[1]
+    with _one_thread():
+        clf = sample_quality.train_digit_classifier(np.array(X[train], dtype=np.float64), y[train], seed=0)
+    return _module_arrays(clf, "classifier")
+
+
 def _vae_arrays(images: np.ndarray, seed: int) -> dict[str, np.ndarray]:
     with _one_thread(), stopwatch() as clock:
         run = vae.train_vae(images, seed=seed, show_progress=False, **vae.DIGIT_VAE)
@@ -123,3 +208,7 @@ def _gan_arrays(images: np.ndarray, seed: int) -> dict[str, np.ndarray]:
             "d_losses": np.asarray(run.d_losses), "g_losses": np.asarray(run.g_losses),
             **{f"snapshot/{k}": v for k, v in run.snapshots.items()}, "diverged": np.asarray(run.diverged),
             "message": np.asarray(run.message), "train_seconds": np.asarray(clock["seconds"])}
+
+
+if __name__ == "__main__":  # python -m course_utils.digit_models: regenerate the shipped weights (about 15 s)
+    print(f"wrote {SHIPPED_FILE}\nSHA-256 {write_shipped()}\nput this value into SHIPPED_SHA256 (and data/README.md)")

@@ -228,23 +228,32 @@ class DigitYardstick:
 _CACHE: dict[tuple, DigitYardstick] = {}
 
 
+def yardstick_split(n: int, seed: int = 0, n_reference: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """``(reference, train)`` row indices of :func:`digit_yardstick`: a permutation drawn from ``seed``,
+    the first ``n_reference`` held out."""
+    if not 0 < n_reference < n:
+        raise ValueError(f"n_reference must be between 1 and {n - 1}, got {n_reference}")
+    order = np.random.default_rng(seed).permutation(n)
+    return order[:n_reference], order[n_reference:]
+
+
 def digit_yardstick(X: np.ndarray, y: np.ndarray, seed: int = 0, n_reference: int = 1000,
-                    epochs: int = 15) -> DigitYardstick:
+                    epochs: int = 15, classifier: DigitClassifier | None = None) -> DigitYardstick:
     """The yardstick for 8×8 digits ``X`` ``(n, 64)`` in ``[0, 1]`` with labels ``y``.
 
-    A permutation drawn from ``seed`` holds out ``n_reference`` digits as the reference;
-    the classifier trains on the rest (``train_images``), with ``seed`` again. The
-    result is cached per kernel (keyed by the data and the settings), so chapters and
-    cells that ask again get the same object without training twice.
+    A permutation drawn from ``seed`` holds out ``n_reference`` digits as the reference
+    (:func:`yardstick_split`); the classifier trains on the rest (``train_images``), with
+    ``seed`` again, unless a trained ``classifier`` is given (the course ships its
+    classifier's weights, as FID ships Inception's). The result is cached per kernel
+    (keyed by the data and the settings), so chapters and cells that ask again get the
+    same object without training twice.
     """
     X, y = np.asarray(X, dtype=np.float64).reshape(len(X), -1), np.asarray(y)
-    if not 0 < n_reference < len(X):
-        raise ValueError(f"n_reference must be between 1 and {len(X) - 1}, got {n_reference}")
-    key = (hashlib.sha1(X.tobytes() + y.tobytes()).hexdigest(), seed, n_reference, epochs)
+    ref, train = yardstick_split(len(X), seed, n_reference)
+    key = (hashlib.sha1(X.tobytes() + y.tobytes()).hexdigest(), seed, n_reference, epochs, id(classifier))
     if key not in _CACHE:
-        order = np.random.default_rng(seed).permutation(len(X))
-        ref, train = order[:n_reference], order[n_reference:]
-        clf = train_digit_classifier(X[train], y[train], seed=seed, epochs=epochs)
+        clf = classifier if classifier is not None else train_digit_classifier(X[train], y[train], seed=seed,
+                                                                               epochs=epochs)
         _CACHE[key] = DigitYardstick(clf, X[train], y[train], X[ref], y[ref], seed)
     return _CACHE[key]
 

@@ -1,4 +1,6 @@
 """course_utils.digit_models: what chapters 17-19 share is written once and built once per kernel."""
+import functools
+
 import numpy as np
 import pytest
 
@@ -51,3 +53,64 @@ def test_the_vae_and_the_gan_come_back_from_the_disk_cache_unchanged(monkeypatch
     assert first_gan.run.d_losses == again_gan.run.d_losses
     assert again_gan.run.discriminator.training == first_gan.run.discriminator.training
     assert not again_gan.model.training and not again_vae.model.training  # both trainers end in eval mode
+
+
+def _same(a: dict, b: dict, skip=("train_seconds",)) -> list[str]:
+    """Keys whose arrays differ between two part dicts (``train_seconds`` is a measurement, not a result)."""
+    keys = (set(a) | set(b)) - set(skip)
+    return sorted(k for k in keys if k not in a or k not in b or not np.array_equal(a[k], b[k]))
+
+
+def test_the_shipped_weights_are_what_this_code_trains():
+    """data/digit_models.npz holds exactly what the code trains now (one thread): if a trainer, the digits or
+    torch change, this fails until the file is regenerated with ``python -m course_utils.digit_models``."""
+    from course_utils.scratch import gan, sample_quality, vae
+
+    shipped = digit_models._shipped_arrays()
+    assert shipped, f"{digit_models.SHIPPED_FILE} is missing or does not match SHIPPED_SHA256"
+    X, y = digit_models.digits()
+    images = X[sample_quality.yardstick_split(len(X))[1]]
+    parts = {"yardstick-classifier": (lambda: digit_models._classifier_arrays(X, y), sample_quality, X),
+             "digit-vae-seed0": (lambda: digit_models._vae_arrays(images, 0), vae, images),
+             "digit-gan-seed0": (lambda: digit_models._gan_arrays(images, 0), gan, images)}
+    for name, (train, module, data_) in parts.items():
+        version = digit_models._version(module, data_)
+        got = digit_models._from_shipped(name, version)
+        assert got is not None, (f"the shipped {name} was made by other code, data or torch (its version "
+                                 f"{shipped.get(name + ':version')}, now {version}): regenerate the file")
+        differ = _same(got, {k: np.asarray(v) for k, v in train().items()})
+        assert not differ, f"the shipped {name} differs from a fresh training in {differ[:5]}"
+
+
+def test_chapter_19_reads_the_shipped_models_and_chapters_17_and_18_train_theirs(monkeypatch, tmp_path):
+    """With an empty disk cache, shipped=True (chapter 19) loads the file's VAE and GAN without training;
+    the default (chapters 17 and 18) trains them. A file made by other code is ignored."""
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
+    images = digit_models.yardstick().train_images
+    versions = {kind: digit_models._version(getattr(digit_models, kind), images) for kind in ("vae", "gan")}
+    trained = []  # (the versions hash the trainers' code: taken before the fakes replace them)
+    monkeypatch.setattr(digit_models, "_vae_arrays", lambda images, seed: trained.append("vae") or {})
+    monkeypatch.setattr(digit_models, "_gan_arrays", lambda images, seed: trained.append("gan") or {})
+    for kind in ("vae", "gan"):
+        build = getattr(digit_models, f"_{kind}_arrays")
+        name, version = f"digit-{kind}-seed0", versions[kind]
+        a = digit_models._cached_or_shipped(name, functools.partial(build, images, 0), version, shipped=True)
+        assert trained == [] and not _same(a, digit_models._from_shipped(name, version))
+        digit_models._cached_or_shipped(name, functools.partial(build, images, 0), version, shipped=False)
+        assert trained == [kind]
+        trained.clear()
+        digit_models._cached_or_shipped(name, functools.partial(build, images, 0), "other-code", shipped=True)
+        assert trained == [kind]
+        trained.clear()
+
+
+def test_a_damaged_shipped_file_is_ignored(monkeypatch, tmp_path):
+    bad = tmp_path / "digit_models.npz"
+    bad.write_bytes(digit_models.SHIPPED_FILE.read_bytes()[:-10])
+    monkeypatch.setattr(digit_models, "SHIPPED_FILE", bad)
+    digit_models._shipped_arrays.cache_clear()
+    try:
+        assert digit_models._shipped_arrays() == {}
+        assert digit_models._from_shipped("digit-vae-seed0", "anything") is None
+    finally:
+        digit_models._shipped_arrays.cache_clear()
