@@ -1,0 +1,22 @@
+"""course_utils.config: the set-up cell's side effects."""
+import subprocess
+import sys
+
+SCRIPT = r"""
+import gc
+from course_utils import config
+assert gc.get_freeze_count() == 0
+config.setup_notebook(0)
+first = gc.get_freeze_count()
+garbage = [[] for _ in range(5000)]          # a first Run All's objects ...
+config.setup_notebook(0)                     # ... are not frozen by the second Run All
+print(first > 1000, gc.get_freeze_count() <= first)  # frozen objects freed by reference counting leave the count
+"""
+
+
+def test_setup_notebook_freezes_the_imports_once_per_process():
+    """The first set-up freezes what is alive (imports), so full collections skip it; a second Run All's set-up
+    freezes nothing more (it would pin the first run's garbage for good)."""
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["True", "True"], proc.stdout
