@@ -295,3 +295,11 @@ def test_best_step_scales_like_the_cube_root_of_epsilon_not_the_square_root():
     eps_ratio = np.finfo(np.float32).eps / np.finfo(np.float64).eps
     assert eps_ratio ** (1 / 3) / 10 ** 0.5 < ratio < eps_ratio ** (1 / 3) * 10 ** 0.5
     assert not eps_ratio ** (1 / 2) / 10 ** 0.5 < ratio < eps_ratio ** (1 / 2) * 10 ** 0.5   # a one-sided difference's law
+
+
+def test_unbroadcast_check_catches_a_forgotten_stretched_axis_every_time():
+    """Summing only the leading axes passed the check's 12 random draws 1.5% of the time (CI caught it once);
+    the draws now stretch a kept axis in most cases and the check takes 24 of them (about 2 in 10^9)."""
+    forgets = CHECKS["unbroadcast"][2][1]
+    passed = sum(bool(ch.check_unbroadcast(forgets)) for _ in range(300))
+    assert passed == 0, f"the wrong unbroadcast passed {passed} of 300 checks"
