@@ -64,6 +64,41 @@ def test_a_frame_is_drawn_once_and_the_cache_is_bounded(monkeypatch):
         W.interactive_figure(draw, cache=W.Slider(0, 1, 1))
 
 
+def draw_log(decades=3, wide=False):
+    """A frame with ``$10^k$`` tick labels, whose figure size depends on ``wide``."""
+    fig, ax = plt.subplots(figsize=(8 if wide else 5, 3))
+    x = np.logspace(-decades, 0, 50)
+    ax.loglog(x, x ** 2, label="x²")
+    ax.set(xlabel="x", ylabel="x²", title=f"{decades} decades")
+    ax.legend()
+    return fig
+
+
+def test_frames_reuse_the_renderer_of_the_same_size_and_draw_the_same_pixels(monkeypatch):
+    monkeypatch.setattr(W, "_RENDERERS", W.OrderedDict())
+    f = W.interactive_figure(draw_log, decades=W.Slider(1, 8, 1, value=3), wide=W.Choice([False, True]))
+    first = f.render(decades=3, cache=False)
+    (key, renderer), = W._RENDERERS.items()
+    other = f.render(decades=7, cache=False)  # different pixels drawn by the same renderer
+    assert W._RENDERERS[key] is renderer and other != first
+    assert f.render(decades=3, cache=False) == first  # nothing of the last frame is left behind
+    f.render(decades=3, wide=True, cache=False)  # another size: its own renderer
+    assert len(W._RENDERERS) == 2 and W._RENDERERS[key] is renderer
+    monkeypatch.setattr(W, "_reuse_renderer", lambda fig: None)  # Matplotlib's own behaviour
+    assert f.render(decades=3, cache=False) == first
+    assert f.render(decades=7, cache=False) == other
+
+
+def test_a_figure_that_is_not_agg_keeps_its_own_renderer(monkeypatch):
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+
+    monkeypatch.setattr(W, "_RENDERERS", W.OrderedDict())
+    fig = draw_log()
+    FigureCanvasSVG(fig)
+    assert W._reuse_renderer(fig) is None
+    plt.close(fig)
+
+
 def test_the_books_extra_frames_are_timed_apart(monkeypatch):
     """make test takes the book's extra frames out of a chapter's timed default run; the default frame,
     which a student's run draws too, stays in."""
