@@ -205,10 +205,16 @@ def _reuse_renderer(fig) -> tuple | None:
     return key
 
 
+#: zlib level of a frame's PNG. Pillow's default (6) took 38 ms to encode chapter 07's frame and
+#: level 1 took 24 ms, for a file 3 % smaller (104 kB against 108 kB; chapter 03's: 67 kB against
+#: 64 kB). The book re-encodes its frames anyway (:func:`book_png`).
+FRAME_PNG_LEVEL = 1
+
+
 def _png(fig) -> bytes:
     key = _reuse_renderer(fig)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    fig.savefig(buf, format="png", pil_kwargs={"compress_level": FRAME_PNG_LEVEL})
     if key is not None and getattr(fig.canvas, "_lastKey", None) == key:
         _RENDERERS[key] = fig.canvas.renderer
         _RENDERERS.move_to_end(key)

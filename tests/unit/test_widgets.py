@@ -89,6 +89,19 @@ def test_frames_reuse_the_renderer_of_the_same_size_and_draw_the_same_pixels(mon
     assert f.render(decades=7, cache=False) == other
 
 
+def _zlib_level(png: bytes) -> int:
+    """FLEVEL of the first IDAT chunk's zlib header: 0 fastest, 1 fast, 2 default, 3 maximum."""
+    i = png.index(b"IDAT") + 4
+    return png[i + 1] >> 6
+
+
+def test_live_frames_are_encoded_fast_and_the_book_recompresses_them(fig):
+    png = fig.render(cache=False)
+    assert _zlib_level(png) == 0, "frames should use zlib level 1 (FRAME_PNG_LEVEL)"
+    small = W.book_png(png)
+    assert len(small) < len(png) / 2
+
+
 def test_a_figure_that_is_not_agg_keeps_its_own_renderer(monkeypatch):
     from matplotlib.backends.backend_svg import FigureCanvasSVG
 
