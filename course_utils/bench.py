@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .base import timed
 from .kernels import run_notebook
 
 GOALS = {"chapter_s": 20.0, "all_chapters_s": 300.0, "frame_median_s": 0.10, "frame_worst_s": 0.25,
@@ -141,12 +142,7 @@ def weigh_pages(book: Path) -> dict[str, float]:
 
 def _best_of(fn: Callable[[], object], repeat: int = 5) -> float:
     fn()  # warm-up: first-call costs (allocation, lazy imports) are not what we compare
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+    return timed(fn, repeat=repeat)[0]
 
 
 def cases() -> list[tuple[str, Callable, Callable]]:

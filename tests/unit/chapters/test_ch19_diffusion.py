@@ -320,3 +320,21 @@ def test_the_comparison_table_passes_real_digits_and_fails_noise_and_an_untraine
                                   "FD / Gaussian"}
     # 50 U-Net calls per digit against one array lookup: the notebook's "> 10× slower" sampling assert
     assert table["untrained DDPM"]["sample 300 s"] > 10 * table["real"]["sample 300 s"]
+
+
+def test_fast_samplers_are_timed_as_the_best_of_five_calls_without_changing_the_scored_digits():
+    from course_utils.scratch import sample_quality
+
+    yard = ch.yardstick()
+    seen = []
+
+    def sample(n, rng):
+        seen.append(rng)
+        return yard.train_images[rng.choice(797, n)]
+
+    rng = np.random.default_rng(3)
+    table = ch.compare_generators(yard, {"real": sample_quality.TrainedSampler("real", None, sample, 0.0)}, 100, rng)
+    assert seen[0] is rng and len(seen) == 6 and all(r is not rng for r in seen[1:])  # one scored call, 5 timed
+    single = yard.score(yard.train_images[np.random.default_rng(3).choice(797, 100)])
+    assert table["real"]["Fréchet distance"] == single.frechet
+    assert 0 < table["real"]["sample 100 s"] < ch.FAST_SAMPLER_S
