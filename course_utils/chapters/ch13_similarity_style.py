@@ -243,11 +243,11 @@ def texture_net(filters: int = 64, seed: int = 0) -> sim.RandomTextureNet:
 
 
 def run_style_transfer(content: np.ndarray, style: np.ndarray, net: torch.nn.Module, rounds: int = 4,
-                       evaluations_per_round: int = 10, content_weight: float = 0.2, style_weight: float = 1.0,
+                       iterations_per_round: int = 10, content_weight: float = 0.2, style_weight: float = 1.0,
                        show_progress: bool = True) -> sim.StyleTransferResult:
     """``sim.style_transfer`` from the content image, content loss on the 3×3 features."""
     return sim.style_transfer(content, style, net, steps=rounds, content_weight=content_weight,
-                              style_weight=style_weight, max_iter=evaluations_per_round, show_progress=show_progress)
+                              style_weight=style_weight, max_iter=iterations_per_round, show_progress=show_progress)
 
 
 def style_loss_of(image: np.ndarray, style: np.ndarray, net: torch.nn.Module) -> float:

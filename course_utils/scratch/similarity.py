@@ -355,7 +355,8 @@ def style_transfer(content: np.ndarray, style: np.ndarray, net: nn.Module, steps
     Images are ``(3, H, W)`` arrays in ``[0, 1]``. The objective is
     ``style_weight · style_loss + content_weight · content_loss`` (content on layer
     ``content_layer`` of ``net``); starting from ``init`` (default: the content image),
-    ``steps`` rounds of ``torch.optim.LBFGS`` (``max_iter`` evaluations each, strong-Wolfe line
+    ``steps`` rounds of ``torch.optim.LBFGS`` (``max_iter`` iterations each, so at most ``max_iter · 5/4``
+    function evaluations: PyTorch's default ``max_eval``; strong-Wolfe line
     search) run, and the pixels are clamped to ``[0, 1]`` between rounds.
     """
     def tensor(a):
