@@ -138,13 +138,22 @@ def check_pairwise_l2(fn: Callable, trials: int = 6) -> checks.CheckResult:
 
     The copies make some true distances exactly 0, where the expansion
     ``|a|² + |b|² − 2a·b`` can round to a tiny negative number: without clipping, its
-    square root is NaN. The check compares with ``atol=1e-6`` (round-off of the expansion).
+    square root is NaN. Only about a third of random draws round below 0, so a draw is
+    redrawn until the unclipped expansion, with the squared norms from ``np.sum(A**2, axis=1)``
+    (the exercise's code) and from ``np.einsum``, has a negative entry: every trial then
+    catches a forgotten clip. The check compares with ``atol=1e-6`` (round-off of the expansion).
     """
     def make_inputs(rng):
-        m, d = int(rng.integers(2, 7)), int(rng.integers(2, 6))
-        n = m + int(rng.integers(1, 4))  # never square: catches a broadcast that only works when m == n
-        A = rng.standard_normal((m, d)) * 3
-        B = np.vstack([A[::-1], rng.standard_normal((n - m, d)) * 3])  # every row of A appears in B
+        for _ in range(200):  # a draw is kept with probability ~0.3: 200 misses in a row never happen
+            m, d = int(rng.integers(2, 7)), int(rng.integers(2, 6))
+            n = m + int(rng.integers(1, 4))  # never square: catches a broadcast that only works when m == n
+            A = rng.standard_normal((m, d)) * 3
+            B = np.vstack([A[::-1], rng.standard_normal((n - m, d)) * 3])  # every row of A appears in B
+            two_ab = 2 * A @ B.T
+            by_sum = np.sum(A**2, axis=1)[:, None] + np.sum(B**2, axis=1)[None, :] - two_ab
+            by_einsum = np.einsum("ij,ij->i", A, A)[:, None] + np.einsum("ij,ij->i", B, B)[None, :] - two_ab
+            if np.any(by_sum < 0) and np.any(by_einsum < 0):  # without a clip, these entries become NaN
+                break
         return (A, B)
 
     return checks.check_function(fn, lambda A, B: pairwise_distances(A, B, "l2"), make_inputs,

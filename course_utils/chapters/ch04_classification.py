@@ -279,16 +279,22 @@ def check_bce_gradient(fn: Callable) -> checks.CheckResult:
 
 
 def _logits(rng: np.random.Generator):
-    n, c = int(rng.integers(1, 8)), int(rng.integers(2, 12))
+    """At least two rows, in random order: one whose largest logit is +1000 (``exp`` overflows to inf without
+    the shift), one whose logits are all ≤ −1000 (``exp`` underflows to 0, ``log 0 = −inf``), the others of
+    size 1 or 10. Every draw thus catches a missing shift, and a shift by the global instead of each row's
+    maximum."""
+    n, c = int(rng.integers(2, 8)), int(rng.integers(2, 12))
     z = rng.standard_normal((n, c)) * rng.choice([1.0, 10.0])
-    z[0] *= 1000.0 / max(np.max(np.abs(z[0])), 1e-12)  # one row of logits around ±1000
-    return (z,)
+    z[0] *= 1000.0 / max(np.max(np.abs(z[0])), 1e-12)  # logits spread over ±1000 ...
+    z[0] += 1000.0 - np.max(z[0])                       # ... the largest exactly +1000
+    z[-1] += -1000.0 - np.max(z[-1])                    # a row entirely at or below −1000
+    return (rng.permutation(z),)
 
 
-def check_logsumexp(fn: Callable) -> checks.CheckResult:
+def check_logsumexp(fn: Callable, trials: int = 6) -> checks.CheckResult:
     """Check ``fn(z) -> log Σ_j exp(z_ij)`` over the last axis (shape ``(n,)``), including logits of ±1000."""
     return checks.check_function(fn, lambda z: logsumexp(z, axis=-1), _logits, name="stable_logsumexp",
-                                 trials=6, rtol=1e-9, atol=1e-9)
+                                 trials=trials, rtol=1e-9, atol=1e-9)
 
 
 def _softmax_problem(rng: np.random.Generator):

@@ -20,6 +20,7 @@ The algorithms live in :mod:`course_utils.scratch.conv`; this module shows and m
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
@@ -406,10 +407,17 @@ def feature_maps(model: nn.Sequential, image: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------- checks
-def _conv_inputs(rng, max_stride=2):
-    n, c, f, k = (int(v) for v in (rng.integers(1, 3), rng.integers(1, 4), rng.integers(1, 4), rng.integers(1, 4)))
-    stride, padding = int(rng.integers(1, max_stride + 1)), int(rng.integers(0, 2))
-    h, w = (k - 2 * padding + int(rng.integers(1, 6)) for _ in range(2))
+#: the (stride, padding, kernel) of the conv2d check's trials, in turn: each of stride 1 and 2 and padding 0 and 1
+#: comes up every few trials, and the first already has stride 2, padding 1 and a 3×3 kernel (drawn at random,
+#: a check could get only stride 1, no padding or 1×1 kernels, which hide an ignored stride, an ignored padding or
+#: a flipped kernel)
+_CONV_SCHEDULE = ((2, 1, 3), (1, 0, 2), (2, 0, 2), (1, 1, 3), (2, 1, 1), (1, 0, 3))
+
+
+def _conv_inputs(rng, stride: int, padding: int, k: int):
+    """Random sizes and values for one conv2d trial; with stride 2, at least two outputs along each axis."""
+    n, c, f = (int(v) for v in (rng.integers(1, 3), rng.integers(1, 4), rng.integers(1, 4)))
+    h, w = (k - 2 * padding + int(rng.integers(stride, stride + 5)) for _ in range(2))
     return (rng.standard_normal((n, c, max(h, 1), max(w, 1))), rng.standard_normal((f, c, k, k)),
             rng.standard_normal(f), stride, padding)
 
@@ -419,8 +427,9 @@ def check_conv2d_naive(fn: Callable, trials: int = 6) -> checks.CheckResult:
     def reference(x, w, b, stride, padding):
         return conv.conv2d_forward(x, w, b, stride=stride, padding=padding)[0]
 
-    return checks.check_function(fn, reference, _conv_inputs, name="conv2d_naive", trials=trials, rtol=1e-9,
-                                 atol=1e-9)
+    schedule = itertools.cycle(_CONV_SCHEDULE)
+    return checks.check_function(fn, reference, lambda rng: _conv_inputs(rng, *next(schedule)), name="conv2d_naive",
+                                 trials=trials, rtol=1e-9, atol=1e-9)
 
 
 #: the layer of the predict-then-run exercise: 3×3 kernel, stride 1, padding 1, on 16 channels of 28×28
@@ -441,10 +450,17 @@ def check_im2col_memory(prediction) -> checks.CheckResult:
     return checks.check_value(prediction, actual, name="im2col size / input size", rtol=0, atol=0.05, hint=hint)
 
 
-def _overlap_inputs(rng):
+#: the (kernel, stride, padding) of the col2im check's trials, in turn (stride < kernel: windows overlap); drawn at
+#: random, a check could get no padding at all, which hides a crop that ignores it
+_OVERLAP_SCHEDULE = ((3, 2, 1), (2, 1, 0), (3, 1, 1), (2, 1, 1), (3, 2, 0), (3, 1, 0))
+
+
+def _overlap_inputs(rng, setting: tuple[int, int, int] | None = None):
     k = int(rng.integers(2, 4))
     stride = int(rng.integers(1, k))                 # stride < kernel: windows overlap
     padding = int(rng.integers(0, 2))
+    if setting is not None:
+        k, stride, padding = setting
     n, c = int(rng.integers(1, 3)), int(rng.integers(1, 3))
     h, w = (k + int(rng.integers(1, 5)) for _ in range(2))
     x_shape = (n, c, h, w)
@@ -481,7 +497,9 @@ def check_col2im(fn: Callable, trials: int = 6) -> checks.CheckResult:
         return checks.check_value(got, reference(*probe), name="col2im", hint=(
             "the pixels covered by several windows keep only the last window's value: overlapping contributions "
             "must add up (+=), because the gradient of a pixel is the sum over every window that used it"))
-    return checks.check_function(fn, reference, _overlap_inputs, name="col2im", trials=trials, rtol=1e-9, atol=1e-9)
+    schedule = itertools.cycle(_OVERLAP_SCHEDULE)
+    return checks.check_function(fn, reference, lambda rng: _overlap_inputs(rng, next(schedule)), name="col2im",
+                                 trials=trials, rtol=1e-9, atol=1e-9)
 
 
 #: the derive-then-check stack, as (kernel, stride, dilation): conv3, conv3, pool2, conv3, conv3, pool2, conv3

@@ -6,6 +6,7 @@ and design-to-a-target (``check_design``).
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -41,18 +42,28 @@ def check_adam(fn: Callable) -> checks.CheckResult:
     return checks.check_function(apply(fn), apply(adam), make, name="adam_update", rtol=1e-9, atol=1e-12)
 
 
-def check_backtracking(fn: Callable) -> checks.CheckResult:
-    """Check ``fn(f, g, w, d, lr0, rho, c) -> step`` against ``line_search.backtracking`` on random quadratics."""
+def check_backtracking(fn: Callable, trials: int = 8) -> checks.CheckResult:
+    """Check ``fn(f, g, w, d, lr0, rho, c) -> step`` against ``line_search.backtracking`` on random quadratics.
+
+    Along ``d = −g`` the Armijo condition holds exactly for ``η ≤ 2(1 − c)·gᵀg / gᵀHg``. In the first of every
+    four trials ``lr0`` is 0.2–0.9 times that bound (the answer is ``lr0`` itself: a search that shrinks before
+    its first test fails); in the others it is 1.5–10 times the bound, so the search must shrink it, and
+    ``rho`` is drawn from ``[0.2, 0.8]``: a search that never shrinks, or shrinks by a fixed factor (say the
+    stub's default 0.5) instead of ``rho``, fails every such trial.
+    """
+    accepts_lr0 = itertools.cycle((True, False, False, False))
+
     def make(rng):
         d = int(rng.integers(2, 5))
         M = rng.standard_normal((d, d))
         H = M @ M.T + 0.1 * np.eye(d)
         w = rng.standard_normal(d) * 3
         g = H @ w
-        return (lambda v, H=H: 0.5 * float(v @ H @ v), g, w, -g, float(rng.uniform(1, 5)),
-                float(rng.choice([0.5, 0.3, 0.8])), 1e-4)
+        longest = 2 * (1 - 1e-4) * float(g @ g) / float(g @ H @ g)  # the longest step Armijo accepts along −g
+        lr0 = longest * float(rng.uniform(0.2, 0.9) if next(accepts_lr0) else rng.uniform(1.5, 10))
+        return (lambda v, H=H: 0.5 * float(v @ H @ v), g, w, -g, lr0, float(rng.uniform(0.2, 0.8)), 1e-4)
 
-    return checks.check_function(fn, backtracking, make, name="backtracking", trials=8)
+    return checks.check_function(fn, backtracking, make, name="backtracking", trials=trials)
 
 
 def check_lbfgs_direction(fn: Callable) -> checks.CheckResult:

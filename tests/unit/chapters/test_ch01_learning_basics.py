@@ -129,6 +129,22 @@ def test_the_debug_exercise_starting_code_fails_and_each_bug_is_named(lenient):
     assert not r and "NaN" in r.message
 
 
+def _l2_no_clip_einsum(A, B):  # the same bug with the squared norms from einsum (they round differently)
+    with np.errstate(invalid="ignore"):
+        return np.sqrt(np.einsum("ij,ij->i", A, A)[:, None] + np.einsum("ij,ij->i", B, B)[None, :] - 2 * A @ B.T)
+
+
+@pytest.mark.parametrize("wrong", [_l2_no_clip, _l2_no_clip_einsum])
+def test_pairwise_l2_check_catches_a_forgotten_clip_every_time(wrong):
+    """Only about a third of random draws made the unclipped expansion round below 0, so the forgotten clip
+    passed 8 % of checks; every draw now has a negative entry (the check redraws until it does), so even a
+    one-trial check catches it."""
+    with np.errstate(all="ignore"):
+        for trials in (1, 6):
+            passed = sum(bool(ch.check_pairwise_l2(wrong, trials=trials)) for _ in range(300))
+            assert passed == 0, f"the unclipped pairwise_l2 passed {passed} of 300 {trials}-trial checks"
+
+
 def test_predict_and_derive_checks(lenient):
     y_train, y_val = np.repeat(np.arange(10), 30), np.repeat(np.arange(10), 8)
     actual = ch.all_neighbours_accuracy(y_train, y_val)

@@ -111,6 +111,17 @@ def test_check_messages_say_what_is_wrong():
     assert "is wrong" in ch.check_bce_gradient(_bce_grad_sign).message
 
 
+@pytest.mark.parametrize("wrong", [_lse_naive, _lse_wrong_axis])
+def test_logsumexp_check_catches_a_missing_or_global_shift_every_time(wrong):
+    """The ±1000 row could have no logit above ~700 and the draw a single row: the naive sum passed about 1 in
+    1,000 checks and the global shift about 1 in 100. Every draw now has a row topped at +1000 and a row at
+    or below −1000, so even a one-trial check catches both."""
+    with np.errstate(all="ignore"):
+        for trials in (1, 6):
+            passed = sum(bool(ch.check_logsumexp(wrong, trials=trials)) for _ in range(300))
+            assert passed == 0, f"{wrong.__name__} passed {passed} of 300 {trials}-trial checks"
+
+
 def test_strict_mode_raises(monkeypatch):
     monkeypatch.setenv("COURSE_STRICT_CHECKS", "1")
     with pytest.raises(checks.ExerciseCheckError):
@@ -213,7 +224,9 @@ def test_digits_accuracy_over_splits():
 
 # --------------------------------------------------------- widget prose, Poisson steps
 def test_logistic_learning_rate_prose():
-    """Small rates creep, rates near 2/L converge, rates up to 3 x 2/L still descend, eta = 30 overshoots."""
+    """Small rates creep, rates near 2/L converge. The loss falls at every step up to 2.3 x 2/L; from 2.5 x it
+    bounces between two values above the minimum without rising above its start log 2; past about 3.3 x it does
+    rise above log 2 (``diverged``). eta = 30 overshoots."""
     X, y = ch.shared_gaussian_data(200, np.random.default_rng(0), mu0=(-0.5, 0.5), mu1=(1.5, 1.5))
     opt = glm.glm_fit("logistic", glm.add_intercept(X), y, method="newton", steps=25).losses[-1]
     bound = logistic.logistic_max_lr(X)
@@ -223,8 +236,20 @@ def test_logistic_learning_rate_prose():
     wild = logistic.logistic_train(X, y, lr=30.0, epochs=60)
     assert creep.losses[-1] - opt > 1e-2 and near.losses[-1] - opt < 1e-4
     assert not above.diverged and above.losses[-1] - opt < 1e-6
-    assert not logistic.logistic_train(X, y, lr=3.0 * bound, epochs=60).diverged
-    assert logistic.logistic_train(X, y, lr=3.5 * bound, epochs=60).diverged
+
+    def run(k):
+        return logistic.logistic_train(X, y, lr=k * bound, epochs=60)
+
+    def falls_every_step(k):
+        return bool(np.all(np.diff(run(k).losses) < 0))
+
+    assert falls_every_step(2.3) and not falls_every_step(2.5)
+    bouncing = run(2.5)
+    assert not bouncing.diverged and bouncing.losses[-1] - opt > 1e-3
+    assert np.all(np.diff(bouncing.losses)[-10:][::2] > 0) and np.all(np.diff(bouncing.losses)[-10:][1::2] < 0)
+    assert not run(3.2).diverged
+    climbs = run(3.4)
+    assert climbs.diverged and climbs.losses[0] == pytest.approx(np.log(2)) and climbs.losses.max() > np.log(2)
     assert wild.diverged and wild.losses.max() > 5 * np.log(2)
 
 

@@ -89,6 +89,25 @@ def test_textbook_momentum_form_is_accepted():
     assert ch.check_momentum(_textbook_momentum)
 
 
+def _backtracking_shrinks_first(f, g, w, d, lr0, rho, c):   # a do-while loop: never tries lr0 itself
+    f0, lr = f(w), lr0
+    while True:
+        lr *= rho
+        if f(w + lr * d) <= f0 + c * lr * float(g @ d):
+            return lr
+
+
+@pytest.mark.parametrize("wrong", [*CHECKS["backtracking"][2], _backtracking_shrinks_first],
+                         ids=["never shrinks", "rho fixed at 0.5", "shrinks first"])
+def test_backtracking_check_catches_each_wrong_search_every_time(wrong):
+    """rho was one of 0.5, 0.3, 0.8 and lr0 needed no shrinking in 4 % of draws: the search with rho fixed at
+    0.5 passed about 1 in 3,000 checks and the one that shrinks before its first test 70 % of them. The first
+    trial now accepts lr0 as it is, the next three must shrink it, and rho is continuous: two trials suffice."""
+    for trials in (2, 8):
+        passed = sum(bool(ch.check_backtracking(wrong, trials=trials)) for _ in range(300))
+        assert passed == 0, f"the wrong search passed {passed} of 300 {trials}-trial checks"
+
+
 # -------------------------------------------- negative controls of the notebook's asserts
 def test_gd_limit_assert_passes_below_and_fails_above():
     H, w0 = np.diag([1.0, 20.0]), np.array([1.5, 1.0])

@@ -208,6 +208,20 @@ def test_check_conv2d_naive():
     assert_checker(ch.check_conv2d_naive, _naive_ref, [_naive_no_bias, _naive_ignores_stride, _naive_true_convolution])
 
 
+def _naive_ignores_padding(x, w, b, stride, padding):
+    return conv.conv2d_forward(x, w, b, stride=stride, padding=0)[0]
+
+
+@pytest.mark.parametrize("wrong", [_naive_ignores_stride, _naive_true_convolution, _naive_ignores_padding])
+def test_conv2d_check_catches_each_wrong_answer_every_time(wrong):
+    """Drawn at random, all six trials could have stride 1 (an ignored stride passed 1.5 % of checks), no
+    padding, or 1×1 kernels (a flipped kernel passed 1 in 1,000); the trials now cycle through both strides,
+    both paddings and larger kernels, and the first has stride 2, padding 1 and a 3×3 kernel."""
+    for trials in (1, 6):
+        passed = sum(bool(ch.check_conv2d_naive(wrong, trials=trials)) for _ in range(300))
+        assert passed == 0, f"{wrong.__name__} passed {passed} of 300 {trials}-trial checks"
+
+
 def _col2im_ref(cols, x_shape, k, stride, padding):
     return conv.col2im(cols, x_shape, k, stride, padding)
 
@@ -257,16 +271,24 @@ def test_strict_mode_raises(monkeypatch):
         ch.check_im2col_memory(1)
 
 
-def _col2im_starting_code(cols, x_shape, k, stride, padding):
-    """The notebook's debug exercise as given: overwrites overlaps, and crops with -padding."""
+def _col2im_debug_code(cols, x_shape, k, stride, padding, add=False):
+    """The notebook's debug exercise: overwrites overlaps (``add=True``: bug 1 repaired, ``+=``), and crops
+    with ``-padding`` (empty when padding is 0)."""
     n, c, h, w = x_shape
     h_out, w_out = (h + 2 * padding - k) // stride + 1, (w + 2 * padding - k) // stride + 1
     cols = cols.reshape(n, c, k, k, h_out, w_out)
     xp = np.zeros((n, c, h + 2 * padding, w + 2 * padding))
     for a in range(k):
         for e in range(k):
-            xp[:, :, a:a + stride * (h_out - 1) + 1:stride, e:e + stride * (w_out - 1) + 1:stride] = cols[:, :, a, e]
+            window = (slice(None), slice(None), slice(a, a + stride * (h_out - 1) + 1, stride),
+                      slice(e, e + stride * (w_out - 1) + 1, stride))
+            xp[window] = xp[window] + cols[:, :, a, e] if add else cols[:, :, a, e]
     return xp[:, :, padding:-padding, padding:-padding]
+
+
+def _col2im_starting_code(cols, x_shape, k, stride, padding):
+    """The notebook's debug exercise as given."""
+    return _col2im_debug_code(cols, x_shape, k, stride, padding)
 
 
 def test_the_debug_exercise_starting_code_fails_with_a_precise_message(lenient):
@@ -276,3 +298,21 @@ def test_the_debug_exercise_starting_code_fails_with_a_precise_message(lenient):
     r = ch.check_col2im(lambda cols, x_shape, k, stride, padding: ch._col2im_overwrite(cols, x_shape, k, stride,
                                                                                       padding))
     assert not r and "must add up" in r.message
+
+
+def _col2im_only_overwrite_fixed(cols, x_shape, k, stride, padding):
+    """The debug exercise with bug 1 repaired (+=) but the crop still empty when padding = 0."""
+    return _col2im_debug_code(cols, x_shape, k, stride, padding, add=True)
+
+
+def _col2im_crop_ignores_padding(cols, x_shape, k, stride, padding):
+    return _col2im_ref(cols, x_shape, k, stride, 0)
+
+
+@pytest.mark.parametrize("wrong", [_col2im_only_overwrite_fixed, _col2im_crop_ignores_padding])
+def test_col2im_check_catches_a_wrong_crop_every_time(wrong):
+    """Drawn at random, all six trials could share one padding: each wrong crop passed about 1.5 % of checks.
+    The trials now cycle through paddings 1 and 0 (and strides 2 and 1): the first two have both paddings."""
+    for trials in (2, 6):
+        passed = sum(bool(ch.check_col2im(wrong, trials=trials)) for _ in range(300))
+        assert passed == 0, f"{wrong.__name__} passed {passed} of 300 {trials}-trial checks"
