@@ -245,7 +245,11 @@ def check_function(student: Callable, reference: Callable, make_inputs: Callable
         msg = compare(got, expected, rtol, atol)
         if msg is None:
             changed = compare(mine, args, 0, 0, "your function's input")
-            if changed:
+            if changed and compare(mine, args, 1e-12, 0) is None:  # the input moved by round-off only
+                msg = (f"{name} changed its input by round-off: an entry is a few units in its last digit off "
+                       "(adding a step and subtracting it again does not always give back the same float); "
+                       "save the old value and put it back, or work on a copy")
+            elif changed:
                 msg = f"{name} modified its input in place ({changed}); work on a copy instead"
         if msg:
             return _emit(CheckResult(name, False, True, f"On inputs ({_describe(args)}): {msg}."))

@@ -60,6 +60,23 @@ def test_in_place_modification_is_reported():
     assert not r and "modified its input" in r.message
 
 
+def test_an_input_changed_by_round_off_is_explained():
+    """x[i] += h, then x[i] -= 2h, then x[i] += h leaves some entries one unit in the last place off."""
+    def nudges(x):
+        x += 1e-4
+        x -= 2e-4
+        x += 1e-4
+        return x.copy()
+
+    def identity(x):
+        return x.copy()
+
+    r = checks.check_function(nudges, identity, lambda rng: (rng.standard_normal(1000),))
+    assert not r and "by round-off" in r.message and "put it back" in r.message, r.message
+    r = checks.check_function(lambda a, b: a @ b, ref, inputs)  # the rest is unchanged
+    assert r
+
+
 def test_integer_results_must_be_integers():
     r = checks.check_function(lambda y: y + 0.5, lambda y: y, lambda rng: (rng.integers(0, 5, 6),))
     assert not r and "should hold integers" in r.message
