@@ -493,4 +493,5 @@ from .checks import (  # noqa: E402, F401
     check_nesterov_limit,
     design_loss,
     heavy_ball_steps,
+    plain_gd_on_design,
 )

@@ -148,6 +148,18 @@ def design_loss(lr: float, momentum: float) -> tuple[float, bool]:
     return (float(res.losses[-1]) if not res.diverged else float("inf")), res.diverged
 
 
+def plain_gd_on_design(n_rates: int = 200) -> dict[str, float]:
+    """What plain gradient descent (momentum 0) reaches on the design exercise's problem in ``DESIGN_STEPS`` steps.
+
+    ``"at 2/101"``: the loss at the rate that is best for the worst-case contraction (section 1's
+    ``2/(λ_min + λ_max)``); ``"best"``: the lowest loss over ``n_rates`` constant rates up to just below the
+    stability limit ``2/λ_max`` (on a finite budget a rate nearer the limit does better on this start).
+    """
+    rates = np.linspace(0.001, 0.995 * 2 / DESIGN_KAPPA, n_rates)
+    return {"at 2/101": design_loss(2 / (1 + DESIGN_KAPPA), 0.0)[0],
+            "best": min(design_loss(float(lr), 0.0)[0] for lr in rates), "rates": float(n_rates)}
+
+
 def _design_verdict(choice) -> tuple[str, str | None]:
     """What the choice achieves, as a sentence, and a hint (``None`` when it reaches the target)."""
     if not isinstance(choice, dict) or set(choice) != {"lr", "momentum"}:

@@ -308,3 +308,11 @@ def test_preconditioning_ewma_and_batch_size_asserts_can_fail():
     full = optimizers.least_squares_sgd(X, y, 500, 0.05, 3, np.random.default_rng(0))
     assert np.mean(np.diff(stochastic.losses[-500:]) > 0) > 0.3 and not np.all(np.diff(stochastic.losses) < 0)
     assert np.all(np.diff(full.losses) < 0) and not np.mean(np.diff(full.losses) > 0) > 0.3
+
+
+def test_plain_gd_cannot_reach_the_design_target():
+    """Exercise 7's prose: plain GD ends near 0.9 at 2/101 and no constant rate gets below about 0.01."""
+    gd = ch.plain_gd_on_design()
+    assert 0.85 < gd["at 2/101"] < 0.95 and 0.009 < gd["best"] < 0.012
+    assert gd["best"] > 1e6 * ch.DESIGN_TARGET  # far from the target momentum reaches
+    assert ch.design_loss(0.04, 0.0)[1]           # past 2/λ_max = 0.02 plain GD diverges
