@@ -134,25 +134,31 @@ def check_p_norm(fn: Callable, trials: int = 6) -> checks.CheckResult:
 
 
 def check_pairwise_l2(fn: Callable, trials: int = 6) -> checks.CheckResult:
-    """Check ``fn(A, B) -> D`` (m, n) of L2 distances: m ≠ n, and B containing copies of A's rows.
+    """Check ``fn(A, B) -> D`` (m, n) of L2 distances: m ≠ n, B holding copies and near-copies of A's rows.
 
-    The copies make some true distances exactly 0, where the expansion
-    ``|a|² + |b|² − 2a·b`` can round to a tiny negative number: without clipping, its
-    square root is NaN. Only about a third of random draws round below 0, so a draw is
-    redrawn until the unclipped expansion, with the squared norms from ``np.sum(A**2, axis=1)``
-    (the exercise's code) and from ``np.einsum``, has a negative entry: every trial then
-    catches a forgotten clip. The check compares with ``atol=1e-6`` (round-off of the expansion).
+    The copies make some true distances exactly 0 and the near-copies (rows moved by about
+    1e-9) make them tiny, where the expansion ``|a|² + |b|² − 2a·b`` can round to a tiny
+    negative number: without clipping, its square root is NaN. A draw is redrawn until the
+    unclipped expansion has a negative entry however it is computed: squared norms from
+    ``np.sum(A**2, axis=1)`` (the exercise's code) or ``np.einsum``, products from ``A @ B.T``
+    or ``np.einsum`` (norms and products both from ``einsum`` cancel exactly on exact copies,
+    which is why the near-copies are there). Every trial then catches a forgotten clip. The
+    check compares with ``atol=1e-6`` (round-off of the expansion).
     """
+    def expansions(A, B):
+        by_matmul, by_einsum = 2 * A @ B.T, 2 * np.einsum("ik,jk->ij", A, B)
+        norms = [(np.sum(A**2, axis=1), np.sum(B**2, axis=1)),
+                 (np.einsum("ij,ij->i", A, A), np.einsum("ij,ij->i", B, B))]
+        return [a[:, None] + b[None, :] - ab for a, b in norms for ab in (by_matmul, by_einsum)]
+
     def make_inputs(rng):
-        for _ in range(200):  # a draw is kept with probability ~0.3: 200 misses in a row never happen
+        for _ in range(200):  # a draw is kept with probability ~0.25: 200 misses in a row never happen
             m, d = int(rng.integers(2, 7)), int(rng.integers(2, 6))
-            n = m + int(rng.integers(1, 4))  # never square: catches a broadcast that only works when m == n
             A = rng.standard_normal((m, d)) * 3
-            B = np.vstack([A[::-1], rng.standard_normal((n - m, d)) * 3])  # every row of A appears in B
-            two_ab = 2 * A @ B.T
-            by_sum = np.sum(A**2, axis=1)[:, None] + np.sum(B**2, axis=1)[None, :] - two_ab
-            by_einsum = np.einsum("ij,ij->i", A, A)[:, None] + np.einsum("ij,ij->i", B, B)[None, :] - two_ab
-            if np.any(by_sum < 0) and np.any(by_einsum < 0):  # without a clip, these entries become NaN
+            near = A[: int(rng.integers(1, m + 1))] + 1e-9 * rng.standard_normal((1, d))
+            other = rng.standard_normal((int(rng.integers(0, 3)), d)) * 3
+            B = np.vstack([A[::-1], near, other])  # n > m: catches a broadcast that only works when m == n
+            if all(np.any(e < 0) for e in expansions(A, B)):  # without a clip, these entries become NaN
                 break
         return (A, B)
 

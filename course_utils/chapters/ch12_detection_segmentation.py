@@ -223,6 +223,21 @@ def window_scores_by_sliding(image: np.ndarray, params: dict, stride: int = 2) -
     return detection.sliding_window_scores(image, lambda c: classify_windows(c, params), 8, stride)
 
 
+def windows_per_feature(size: int = IMAGE_SIZE, window: int = 8, stride: int = 2, kernel: int = 3) -> np.ndarray:
+    """How many sliding windows compute each first-layer feature: ``(size - kernel + 1,)`` squared counts.
+
+    A window's ``kernel``×``kernel`` valid convolution covers ``window - kernel + 1`` positions
+    each way; windows ``stride`` apart overlap, so sliding computes a feature once per window
+    that contains it, where the convolutional version computes it once.
+    """
+    counts = np.zeros((size - kernel + 1,) * 2, dtype=int)
+    n, f = (size - window) // stride + 1, window - kernel + 1
+    for i in range(n):
+        for j in range(n):
+            counts[i * stride:i * stride + f, j * stride:j * stride + f] += 1
+    return counts
+
+
 def window_scores_by_convolution(image: np.ndarray, params: dict) -> np.ndarray:
     """The same scores in one pass: the fully connected layer becomes a 3×3 convolution on the pooled map.
 

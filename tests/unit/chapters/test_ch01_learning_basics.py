@@ -134,11 +134,18 @@ def _l2_no_clip_einsum(A, B):  # the same bug with the squared norms from einsum
         return np.sqrt(np.einsum("ij,ij->i", A, A)[:, None] + np.einsum("ij,ij->i", B, B)[None, :] - 2 * A @ B.T)
 
 
-@pytest.mark.parametrize("wrong", [_l2_no_clip, _l2_no_clip_einsum])
+def _l2_no_clip_all_einsum(A, B):  # norms and products from einsum: exactly 0 on exact copies, not on near-copies
+    with np.errstate(invalid="ignore"):
+        return np.sqrt(np.einsum("ij,ij->i", A, A)[:, None] + np.einsum("ij,ij->i", B, B)[None, :]
+                       - 2 * np.einsum("ik,jk->ij", A, B))
+
+
+@pytest.mark.parametrize("wrong", [_l2_no_clip, _l2_no_clip_einsum, _l2_no_clip_all_einsum])
 def test_pairwise_l2_check_catches_a_forgotten_clip_every_time(wrong):
     """Only about a third of random draws made the unclipped expansion round below 0, so the forgotten clip
     passed 8 % of checks; every draw now has a negative entry (the check redraws until it does), so even a
-    one-trial check catches it."""
+    one-trial check catches it. Computing everything with einsum cancels exactly on exact copies: the near-copies
+    catch that version."""
     with np.errstate(all="ignore"):
         for trials in (1, 6):
             passed = sum(bool(ch.check_pairwise_l2(wrong, trials=trials)) for _ in range(300))

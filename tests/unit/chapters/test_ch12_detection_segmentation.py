@@ -26,6 +26,23 @@ def test_sliding_windows_equal_the_convolutional_scores():
                                rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("size, stride", [(32, 2), (20, 1), (21, 3)])
+def test_windows_per_feature_counts_what_sliding_computes(size, stride):
+    """Count, with the real sliding loop, which first-layer features each crop computes (pixels encode positions)."""
+    rows, cols = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
+    image = np.stack([rows, cols, np.zeros_like(rows)]).astype(float)
+    counts = np.zeros((size - 2, size - 2), dtype=int)
+
+    def classify(crop):
+        r, c = int(crop[0, 0, 0, 0]), int(crop[0, 1, 0, 0])
+        counts[r:r + 6, c:c + 6] += 1      # an 8×8 crop's 3×3 valid convolution: 6×6 features
+        return np.zeros((1, 1))
+
+    detection.sliding_window_scores(image, classify, 8, stride)
+    np.testing.assert_array_equal(ch.windows_per_feature(size, 8, stride, 3), counts)
+    assert ch.windows_per_feature().max() == 9    # the chapter's image: up to 3 × 3 windows
+
+
 def test_checkerboard_variances():
     v = ch.upsampling_variances()
     assert v["transposed conv, kernel 3, stride 2"] > 1.0
