@@ -425,8 +425,9 @@ def draw_graph_step(step: int = 0, graph: str = "neuron"):
     fig, ax = plt.subplots(figsize=(9, 4.2))
     fig.set_layout_engine("none")
     fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.9)
-    for node in order:                         # edges first, under the boxes
-        for child in set(node._prev):
+    rank = {id(node): k for k, node in enumerate(order)}
+    for node in order:                         # edges first, under the boxes, in a fixed order (a set's is not)
+        for child in sorted(set(node._prev), key=lambda c: rank[id(c)]):
             (x0, y0), (x1, y1) = pos[id(child)], pos[id(node)]
             ax.annotate("", xy=(x1 - 0.28, y1), xytext=(x0 + 0.28, y0),
                         arrowprops=dict(arrowstyle="->", color="#7f7f7f", lw=1.2))

@@ -1,8 +1,10 @@
 """course_utils.widgets: pure rendering, messages instead of tracebacks, live and static views."""
 import base64
+import io
 import json
 import re
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -87,6 +89,34 @@ def test_frames_reuse_the_renderer_of_the_same_size_and_draw_the_same_pixels(mon
     monkeypatch.setattr(W, "_reuse_renderer", lambda fig: None)  # Matplotlib's own behaviour
     assert f.render(decades=3, cache=False) == first
     assert f.render(decades=7, cache=False) == other
+
+
+@pytest.mark.parametrize("layout", ["tight", "placeholder", "none"])
+def test_a_frame_is_drawn_once_into_the_same_bytes_as_savefig(layout, monkeypatch):
+    """``_draw_png`` skips ``savefig``'s extra layout pass; the PNG must not change, whatever the layout engine."""
+    with matplotlib.rc_context({"figure.autolayout": layout != "none"}):
+        fig = draw_log(4)
+    assert (fig.get_layout_engine() is None) == (layout == "none")
+    if layout == "placeholder":
+        fig.set_layout_engine("none")   # on a tight-layout figure this leaves a placeholder engine
+        fig.subplots_adjust(left=0.2, bottom=0.2)
+    expected = io.BytesIO()
+    fig.savefig(expected, format="png", pil_kwargs={"compress_level": W.FRAME_PNG_LEVEL})
+    drawn, real_draw = [], matplotlib.figure.Figure.draw   # savefig would draw twice when there is a layout engine
+    monkeypatch.setattr(matplotlib.figure.Figure, "draw", lambda self, renderer: drawn.append(1) or real_draw(self, renderer))
+    got = io.BytesIO()
+    W._draw_png(fig, got)
+    assert got.getvalue() == expected.getvalue() and len(drawn) == 1
+    plt.close(fig)
+
+
+def test_a_frame_falls_back_to_savefig_when_rc_asks_for_more(monkeypatch):
+    fig = draw_log(2)
+    with matplotlib.rc_context({"savefig.dpi": 45}):
+        buf = io.BytesIO()
+        W._draw_png(fig, buf)
+    assert W._png_width(buf.getvalue()) == 5 * 45   # savefig's dpi, not the figure's 90
+    plt.close(fig)
 
 
 def _zlib_level(png: bytes) -> int:
