@@ -12,6 +12,12 @@ Contract:
 - ``COURSE_CACHE=0`` turns the disk cache off (every call builds): CI uses it where a
   cached result would hide a change in the code that builds it.
 - ``version`` is part of the file name: change it when ``build`` changes.
+
+Results that ship with the course (``data/*.npz``, each with a SHA-256 constant in the
+module that reads it) use the same arrays-by-name format: :func:`write_shipped` writes
+named parts with the version of the code that made them, :func:`read_shipped` reads a
+file only if its checksum matches, and :func:`cached_or_shipped` prefers the disk cache,
+then a shipped part of the running code's version, then building it.
 """
 from __future__ import annotations
 
@@ -103,3 +109,45 @@ def cached(name: str, build: Callable[[], dict[str, np.ndarray]], version: str =
     if env_flag("COURSE_CACHE", default=True):
         save(name, arrays, version)
     return arrays
+
+
+# ------------------------------------------------------------- results that ship with the course
+#: where shipped results live: ``data/`` beside the package
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "data"
+
+
+def read_shipped(path: Path, sha256: str) -> dict[str, np.ndarray]:
+    """Every array of a shipped ``.npz``, or ``{}`` if the file is missing, unreadable or its SHA-256 is not ``sha256``."""
+    try:
+        if _digest(Path(path)) != sha256:
+            return {}
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError):
+        return {}
+
+
+def from_shipped(arrays: dict[str, np.ndarray], name: str, version: str) -> dict[str, np.ndarray] | None:
+    """Part ``name`` of a shipped file's ``arrays``, or ``None`` unless it was made by code of this ``version``."""
+    if str(arrays.get(f"{name}:version", "")) != version:
+        return None
+    return {k[len(name) + 1:]: v for k, v in arrays.items() if k.startswith(name + "/")}
+
+
+def cached_or_shipped(name: str, build: Callable[[], dict[str, np.ndarray]], version: str,
+                      shipped: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The disk cache's ``name`` (this ``version``), else the ``shipped`` part, else :func:`cached` ``(build)``."""
+    hit = load(name, version) if env_flag("COURSE_CACHE", default=True) else None
+    hit = hit if hit is not None else from_shipped(shipped, name, version)
+    return hit if hit is not None else cached(name, build, version=version)
+
+
+def write_shipped(path: Path, parts: dict[str, tuple[dict[str, np.ndarray], str]]) -> str:
+    """Write ``{name: (arrays, version)}`` to ``path`` (compressed ``.npz``); returns the file's SHA-256."""
+    out = {}
+    for name, (arrays, version) in parts.items():
+        out.update({f"{name}/{k}": np.asarray(v) for k, v in arrays.items()})
+        out[f"{name}:version"] = np.asarray(version)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **out)
+    return _digest(Path(path))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import random
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -111,6 +112,23 @@ def setup_notebook(seed: int = 0, threads: int | None = None, warm_torch: bool =
     if warm_torch:
         warm_torch_optim()
     freeze_imports()
+
+
+@contextmanager
+def one_thread():
+    """Run the block with torch on one thread, then restore the thread count.
+
+    For results that must be the same whatever the notebook's thread setting: what is
+    kept in the disk cache or shipped under ``data/`` and read back in other chapters.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 _FROZEN = []

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -40,7 +39,7 @@ import torch
 
 from . import cache, data
 from .base import stopwatch
-from .config import env_flag
+from .config import one_thread
 from .scratch import batches, gan, layers, sample_quality, vae
 
 
@@ -101,38 +100,26 @@ def digit_gan(seed: int = 0, shipped: bool = False) -> sample_quality.TrainedSam
 
 # ---------------------------------------------------------------- the shipped weights
 #: the yardstick's classifier and the seed-0 VAE and GAN, as :func:`write_shipped` trains them (one thread)
-SHIPPED_FILE = Path(__file__).resolve().parents[1] / "data" / "digit_models.npz"
+SHIPPED_FILE = cache.SHIPPED_DIR / "digit_models.npz"
 #: SHA-256 of ``data/digit_models.npz`` as written by :func:`write_shipped`
-SHIPPED_SHA256 = "1184546ee23b068340ce062ca462a3455d223fe8fdd00e45b32cfe239d56db23"
+SHIPPED_SHA256 = "815b3072039451b4c0696803d86d94df1a87ec7e695362c5633767bb42cf01e0"
 SHIPPED = ("yardstick-classifier", "digit-vae-seed0", "digit-gan-seed0")
 
 
 @lru_cache(maxsize=1)
 def _shipped_arrays() -> dict[str, np.ndarray]:
     """Every array of the shipped file, or ``{}`` if it is missing or its checksum is not :data:`SHIPPED_SHA256`."""
-    try:
-        if hashlib.sha256(SHIPPED_FILE.read_bytes()).hexdigest() != SHIPPED_SHA256:
-            return {}
-        with np.load(SHIPPED_FILE, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (OSError, ValueError):
-        return {}
+    return cache.read_shipped(SHIPPED_FILE, SHIPPED_SHA256)
 
 
 def _from_shipped(name: str, version: str) -> dict[str, np.ndarray] | None:
     """The shipped arrays of ``name``, or ``None`` unless they were trained by this code, data and torch version."""
-    a = _shipped_arrays()
-    if str(a.get(f"{name}:version", "")) != version:
-        return None
-    return {k[len(name) + 1:]: v for k, v in a.items() if k.startswith(name + "/")}
+    return cache.from_shipped(_shipped_arrays(), name, version)
 
 
 def _cached_or_shipped(name: str, build, version: str, shipped: bool) -> dict[str, np.ndarray]:
     if shipped:
-        hit = cache.load(name, version) if env_flag("COURSE_CACHE", default=True) else None
-        hit = hit if hit is not None else _from_shipped(name, version)
-        if hit is not None:
-            return hit
+        return cache.cached_or_shipped(name, build, version, _shipped_arrays())
     return cache.cached(name, build, version=version)
 
 
@@ -142,29 +129,12 @@ def write_shipped(path: Path = SHIPPED_FILE) -> str:
     X, y = digits()
     clf = _classifier_arrays(X, y)
     images = X[sample_quality.yardstick_split(len(X))[1]]
-    parts = {"yardstick-classifier": (clf, _version(sample_quality, X)),
-             "digit-vae-seed0": (_vae_arrays(images, 0), _version(vae, images)),
-             "digit-gan-seed0": (_gan_arrays(images, 0), _version(gan, images))}
-    out = {}
-    for name, (arrays, version) in parts.items():
-        out.update({f"{name}/{k}": np.asarray(v) for k, v in arrays.items()})
-        out[f"{name}:version"] = np.asarray(version)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, **out)
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return cache.write_shipped(path, {"yardstick-classifier": (clf, _version(sample_quality, X)),
+                                      "digit-vae-seed0": (_vae_arrays(images, 0), _version(vae, images)),
+                                      "digit-gan-seed0": (_gan_arrays(images, 0), _version(gan, images))})
 
 
 # ------------------------------------------------------------------ the disk cache's side
-@contextmanager
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _version(module, images: np.ndarray) -> str:
     """A hash of what the trained weights depend on: the trainer's code, the digits and the torch version."""
     code = "".join(inspect.getsource(m) for m in (module, batches, layers, _classifier_arrays, _vae_arrays, _gan_arrays))
@@ -188,13 +158,13 @@ def _load(model: torch.nn.Module, arrays: dict[str, np.ndarray], prefix: str) ->
 def _classifier_arrays(X: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
     """The yardstick's classifier (seed 0, 15 epochs) trained on its split of ``X``, on one thread."""
     train = sample_quality.yardstick_split(len(X))[1]
-    with _one_thread():
+    with one_thread():
         clf = sample_quality.train_digit_classifier(np.array(X[train], dtype=np.float64), y[train], seed=0)
     return _module_arrays(clf, "classifier")
 
 
 def _vae_arrays(images: np.ndarray, seed: int) -> dict[str, np.ndarray]:
-    with _one_thread(), stopwatch() as clock:
+    with one_thread(), stopwatch() as clock:
         run = vae.train_vae(images, seed=seed, show_progress=False, **vae.DIGIT_VAE)
     return {**_module_arrays(run.model, "model"), "losses": np.asarray(run.losses), "recons": np.asarray(run.recons),
             "kls": np.asarray(run.kls), "diverged": np.asarray(run.diverged), "message": np.asarray(run.message),
@@ -202,7 +172,7 @@ def _vae_arrays(images: np.ndarray, seed: int) -> dict[str, np.ndarray]:
 
 
 def _gan_arrays(images: np.ndarray, seed: int) -> dict[str, np.ndarray]:
-    with _one_thread(), stopwatch() as clock:
+    with one_thread(), stopwatch() as clock:
         run = gan.train_gan(images, seed=seed, show_progress=False, **gan.DIGIT_GAN)
     return {**_module_arrays(run.generator, "generator"), **_module_arrays(run.discriminator, "discriminator"),
             "d_losses": np.asarray(run.d_losses), "g_losses": np.asarray(run.g_losses),

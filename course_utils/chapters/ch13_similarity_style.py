@@ -15,6 +15,8 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,7 +24,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .. import checks, data, plotting, training
+from .. import cache, checks, data, plotting, training
+from ..config import one_thread
 from ..scratch import similarity as sim
 from ..widgets import frame
 
@@ -174,25 +177,63 @@ WIDGET_MARGINS = (0.0, 0.1, 0.3, 0.6, 1.0)
 WIDGET_STEPS = 200
 
 
-@functools.cache
-def margin_embedding(margin: float, steps: int = WIDGET_STEPS, seed: int = 0) -> dict[str, np.ndarray]:
-    """A 2-D embedding (not normalised: anywhere in the plane) trained with batch-all mining and margin ``margin``;
-    cached per margin.
+#: the margins the widget's slider can take (0 to 1 in steps of 0.1)
+SLIDER_MARGINS = tuple(round(0.1 * k, 1) for k in range(11))
+#: the widget's 2-D embeddings at every margin of :data:`SLIDER_MARGINS`, made on one thread by
+#: ``python -m course_utils.chapters.ch13_similarity_style`` (about 25 s). Training one takes about 2 s, which a
+#: student would otherwise wait at each new margin; used only if made by this code, data and torch version
+WIDGET_RUNS_FILE = cache.SHIPPED_DIR / "ch13_margin_embeddings.npz"
+WIDGET_RUNS_SHA256 = "9fbb0f213a64f58e525d97859feeb0dda9b3bc3cecb04aa8af2b9823c8e10d8d"
 
-    Returns the embeddings and labels of 300 seen and 300 unseen images, the final training
-    loss and the verification accuracy on unseen pairs.
-    """
+
+def _margin_arrays(margin: float, steps: int = WIDGET_STEPS, seed: int = 0) -> dict[str, np.ndarray]:
     split = verification_split(seed, n_pairs=600)
-    model, history = train_embedding(split.X_train, split.y_train, steps, margin=margin, dim=2, channels=(16, 32),
-                                     per_class=8, lr=3e-3, seed=seed, progress=False, normalize=False)
+    with one_thread():
+        model, history = train_embedding(split.X_train, split.y_train, steps, margin=margin, dim=2, channels=(16, 32),
+                                         per_class=8, lr=3e-3, seed=seed, progress=False, normalize=False)
     rng = np.random.default_rng(seed)
     seen = rng.choice(len(split.y_train), 300, replace=False)
     unseen = rng.choice(len(split.y_unseen), 300, replace=False)
     e_unseen_all = embed(model, split.X_unseen)
     return {"seen": embed(model, split.X_train[seen]), "seen_labels": split.y_train[seen],
             "unseen": e_unseen_all[unseen], "unseen_labels": split.y_unseen[unseen],
-            "loss": float(np.mean(history["train_loss"][-20:])), "accuracy": verify(e_unseen_all, split)["test_accuracy"],
-            "collapsed": bool(median_distance(e_unseen_all) < COLLAPSE_DISTANCE)}
+            "loss": np.asarray(np.mean(history["train_loss"][-20:])),
+            "accuracy": np.asarray(verify(e_unseen_all, split)["test_accuracy"]),
+            "collapsed": np.asarray(median_distance(e_unseen_all) < COLLAPSE_DISTANCE)}
+
+
+@functools.lru_cache(maxsize=1)
+def _widget_version() -> str:
+    """A hash of what the widget's embeddings depend on: the code that trains and scores them, the digits, torch."""
+    parts = (sim, training, small_mnist, verification_split, balanced_batches, train_embedding, embed, median_distance,
+             verify, _margin_arrays)
+    code = "".join(inspect.getsource(p) for p in parts) + repr((SEEN, SIDE, WIDGET_STEPS, COLLAPSE_DISTANCE))
+    h = hashlib.sha256((code + torch.__version__).encode())
+    h.update(np.ascontiguousarray(small_mnist()[0]).tobytes())
+    return h.hexdigest()[:12]
+
+
+@functools.cache
+def margin_embedding(margin: float, steps: int = WIDGET_STEPS, seed: int = 0) -> dict[str, np.ndarray]:
+    """A 2-D embedding (not normalised: anywhere in the plane) trained with batch-all mining and margin ``margin``;
+    cached per margin.
+
+    Returns the embeddings and labels of 300 seen and 300 unseen images, the final training
+    loss and the verification accuracy on unseen pairs. Trained on one thread (the same
+    numbers whatever the notebook's setting); the widget's margins with the default steps and
+    seed come from the disk cache, else the shipped file (:data:`WIDGET_RUNS_FILE`), else are trained.
+    """
+    if margin in SLIDER_MARGINS and steps == WIDGET_STEPS and seed == 0:
+        a = cache.cached_or_shipped(f"ch13-margin{margin:g}", lambda: _margin_arrays(margin), _widget_version(),
+                                    cache.read_shipped(WIDGET_RUNS_FILE, WIDGET_RUNS_SHA256))
+    else:
+        a = _margin_arrays(margin, steps, seed)
+    return {**a, "loss": float(a["loss"]), "accuracy": float(a["accuracy"]), "collapsed": bool(a["collapsed"])}
+
+
+def write_widget_runs(path=WIDGET_RUNS_FILE) -> str:
+    """Train the widget's embeddings (one thread) and write them to ``path``; returns the file's SHA-256."""
+    return cache.write_shipped(path, {f"ch13-margin{m:g}": (_margin_arrays(m), _widget_version()) for m in SLIDER_MARGINS})
 
 
 @frame
@@ -333,3 +374,7 @@ def check_triplet_count(answer) -> checks.CheckResult:
     hint = ("an anchor: P·K choices; a positive: another image of its class, K − 1; a negative: any image of the "
             f"other P − 1 classes, (P − 1)·K. Product: 7·8 · 7 · 6·8 = {exact:,}")
     return checks.check_value(answer, exact, name="number of triplets", rtol=0, atol=0, hint=hint)
+
+
+if __name__ == "__main__":  # python -m course_utils.chapters.ch13_similarity_style: regenerate the widget's embeddings
+    print(f"wrote {WIDGET_RUNS_FILE}\nSHA-256 {write_widget_runs()}\nput this value into WIDGET_RUNS_SHA256 (and data/README.md)")

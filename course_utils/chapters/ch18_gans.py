@@ -19,6 +19,8 @@
 """
 from __future__ import annotations
 
+import hashlib
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,8 +29,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .. import checks, data, plotting, training
+from .. import cache, checks, data, plotting, training
 from ..base import running_mean
+from ..config import one_thread
 from ..digit_models import digit_gan, yardstick  # noqa: F401 (the notebook calls ch.digit_gan, ch.yardstick)
 from ..scratch import gan, glm, sample_quality
 from ..widgets import frame
@@ -219,7 +222,9 @@ def ring_run(lr_g: float = LR_G, lr_d: float = LR_G, steps: int = 2000, r1_gamma
              seed: int = 0, generator_loss: str = "non-saturating") -> gan.GANTrainingResult:
     """One GAN on :func:`ring_data` (settings :data:`RING_GAN`), with snapshots at :data:`SNAPSHOT_STEPS`.
 
-    Cached per kernel: the notebook, the widget and the design exercise share runs.
+    Cached per kernel: the notebook and the design exercise share runs. Trained on one thread,
+    which is as fast as two for networks this small, so that a run is the same whatever the
+    notebook's thread setting: the widget's shipped runs (:func:`widget_run`) are these runs.
     """
     return _ring_run(float(lr_g), float(lr_d), int(steps), float(r1_gamma), int(seed), str(generator_loss))
 
@@ -228,8 +233,59 @@ def ring_run(lr_g: float = LR_G, lr_d: float = LR_G, steps: int = 2000, r1_gamma
 def _ring_run(lr_g: float, lr_d: float, steps: int, r1_gamma: float, seed: int,
               generator_loss: str) -> gan.GANTrainingResult:
     settings = {**RING_GAN, "steps": steps}
-    return gan.train_gan(ring_data(), lr_g=lr_g, lr_d=lr_d, r1_gamma=r1_gamma, seed=seed, generator_loss=generator_loss,
-                         snapshot_steps=[s for s in SNAPSHOT_STEPS if s <= steps], **settings)
+    with one_thread():
+        return gan.train_gan(ring_data(), lr_g=lr_g, lr_d=lr_d, r1_gamma=r1_gamma, seed=seed, generator_loss=generator_loss,
+                             snapshot_steps=[s for s in SNAPSHOT_STEPS if s <= steps], **settings)
+
+
+# ------------------------------------------------ the widget's runs, shipped with the course
+#: the widget's runs (every ratio of :data:`RATIOS`, seed 0, :data:`RING_GAN`): their snapshots, made on one thread
+#: by ``python -m course_utils.chapters.ch18_gans`` (about 25 s). Training one takes about 5 s, which a student
+#: would otherwise wait at the first frame of each ratio; the widget uses them only if they were made by this
+#: code, data and torch version (:func:`widget_run`)
+WIDGET_RUNS_FILE = cache.SHIPPED_DIR / "ch18_ring_runs.npz"
+WIDGET_RUNS_SHA256 = "0837b307f81d79d439293ee824accbc2d329af67d8c97c4ed604007dda38ec5e"
+
+
+@dataclass(frozen=True)
+class RingSnapshots:
+    """What the widget draws of a run: samples at each of :data:`SNAPSHOT_STEPS`, and whether it diverged."""
+
+    snapshots: dict[int, np.ndarray]
+    diverged: bool
+    message: str
+
+
+def _widget_arrays(ratio: float) -> dict[str, np.ndarray]:
+    run = ring_run(*ring_lrs(ratio))     # shared with the notebook's runs: ratio 1 is the chapter's main run
+    return {**{f"snapshot/{k}": np.asarray(v, dtype=np.float32) for k, v in run.snapshots.items()},
+            "diverged": np.asarray(run.diverged), "message": np.asarray(run.message)}
+
+
+@lru_cache(maxsize=1)
+def _widget_version() -> str:
+    """A hash of what the widget's runs depend on: the GAN code, this recipe, the ring's data and the torch version."""
+    code = "".join(inspect.getsource(f) for f in (gan, _ring_run, _widget_arrays))
+    code += repr((RING, RING_GAN, LR_G, R1_GAMMA, SNAPSHOT_STEPS))
+    h = hashlib.sha256((code + torch.__version__).encode())
+    h.update(np.ascontiguousarray(ring_data()).tobytes())
+    return h.hexdigest()[:12]
+
+
+@lru_cache(maxsize=len(RATIOS))
+def widget_run(ratio: float) -> RingSnapshots:
+    """The widget's run at ``lr_G : lr_D = ratio``: from the disk cache, else the shipped file, else trained here."""
+    if ratio not in RATIOS:
+        raise ValueError(f"the ratio must be one of the precomputed {list(RATIOS)}, got {ratio}")
+    a = cache.cached_or_shipped(f"ch18-ring-ratio{ratio:g}", lambda: _widget_arrays(ratio), _widget_version(),
+                                cache.read_shipped(WIDGET_RUNS_FILE, WIDGET_RUNS_SHA256))
+    return RingSnapshots({int(k.split("/")[1]): v for k, v in a.items() if k.startswith("snapshot/")},
+                         bool(a["diverged"]), str(a["message"]))
+
+
+def write_widget_runs(path=WIDGET_RUNS_FILE) -> str:
+    """Train the widget's runs (one thread) and write them to ``path``; returns the file's SHA-256."""
+    return cache.write_shipped(path, {f"ch18-ring-ratio{r:g}": (_widget_arrays(r), _widget_version()) for r in RATIOS})
 
 
 @dataclass(frozen=True)
@@ -336,7 +392,7 @@ def draw_gan_ring(ratio: float = 1.0, step: int = 2000):
     if step not in SNAPSHOT_STEPS:
         raise ValueError(f"step must be one of {list(SNAPSHOT_STEPS)}, got {step}")
     lr_g, lr_d = ring_lrs(ratio)
-    run = ring_run(lr_g, lr_d)
+    run = widget_run(ratio)
     fig, ax = plt.subplots(figsize=(5.2, 4.8))
     fig.set_layout_engine("none")
     fig.subplots_adjust(left=0.13, right=0.97, bottom=0.11, top=0.86)
@@ -457,3 +513,7 @@ def check_equilibrium_value(answer) -> checks.CheckResult:
     """Derive-then-check: ``V(D*, G)`` when ``p_g = p_data`` (``−log 4``)."""
     hint = ("when p_g = p_data, D*(x) = p_data/(2 p_data) = 1/2 everywhere, so V = log ½ + log(1 − ½) = −log 4 ≈ −1.386")
     return checks.check_value(answer, -np.log(4), name="V(D*, G) at p_g = p_data", rtol=1e-3, hint=hint)
+
+
+if __name__ == "__main__":  # python -m course_utils.chapters.ch18_gans: regenerate the widget's shipped runs
+    print(f"wrote {WIDGET_RUNS_FILE}\nSHA-256 {write_widget_runs()}\nput this value into WIDGET_RUNS_SHA256 (and data/README.md)")

@@ -60,3 +60,20 @@ def test_the_cache_can_be_switched_off(cache_dir, monkeypatch):
     for _ in range(2):
         cache.cached("t", lambda: calls.append(1) or {"x": np.ones(1)})
     assert len(calls) == 2 and not cache_dir.exists()
+
+
+def test_shipped_parts_are_used_only_for_their_version_and_checksum(cache_dir, tmp_path):
+    path = tmp_path / "shipped.npz"
+    sha = cache.write_shipped(path, {"a": ({"w": np.arange(3.0)}, "v1"), "b": ({"w": np.ones(2)}, "v2")})
+    shipped = cache.read_shipped(path, sha)
+    np.testing.assert_array_equal(cache.from_shipped(shipped, "a", "v1")["w"], np.arange(3.0))
+    assert cache.from_shipped(shipped, "a", "v2") is None and cache.from_shipped(shipped, "c", "v1") is None
+    assert cache.read_shipped(path, "0" * 64) == {} and cache.read_shipped(tmp_path / "missing.npz", sha) == {}
+    calls = []
+
+    def build():
+        calls.append(1)
+        return {"w": np.zeros(1)}
+    assert cache.cached_or_shipped("a", build, "v1", shipped)["w"].shape == (3,) and calls == []
+    assert cache.cached_or_shipped("a", build, "v9", shipped)["w"].shape == (1,) and calls == [1]
+    assert cache.cached_or_shipped("a", build, "v9", {})["w"].shape == (1,) and calls == [1]  # now in the disk cache

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from helpers import assert_checker
 
-from course_utils import checks, data
+from course_utils import cache, checks, data
 from course_utils.chapters import ch18_gans as ch
 from course_utils.scratch import gan, sample_quality
 from course_utils.widgets import Choice, Slider, figure_texts, interactive_figure
@@ -93,6 +93,31 @@ def test_widget_draws_the_extremes(ratio):
         assert f"lr_G : lr_D = {ratio:g}" in texts and f"step {step}" in texts
     final = " ".join(figure_texts(ch.draw_gan_ring(ratio, max(ch.SNAPSHOT_STEPS))))
     assert ("mode collapse" in final) == (ratio == max(ch.RATIOS))
+
+
+def test_the_widgets_runs_ship_with_the_course_and_are_what_the_code_trains(monkeypatch, tmp_path):
+    """Every ratio's run is in the shipped file with this code's version; retrained (one thread, as the notebook's
+    runs are), the collapsing ratio's snapshots are bit for bit the shipped ones. With another version the widget
+    trains instead of reading the file."""
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
+    shipped = cache.read_shipped(ch.WIDGET_RUNS_FILE, ch.WIDGET_RUNS_SHA256)
+    assert shipped, f"{ch.WIDGET_RUNS_FILE} is missing or does not match WIDGET_RUNS_SHA256"
+    for ratio in ch.RATIOS:
+        assert cache.from_shipped(shipped, f"ch18-ring-ratio{ratio:g}", ch._widget_version()) is not None, ratio
+    ch.widget_run.cache_clear()
+    from_file = ch.widget_run(max(ch.RATIOS))
+    trained = ch.ring_run(*ch.ring_lrs(max(ch.RATIOS)))
+    for step in ch.SNAPSHOT_STEPS:
+        np.testing.assert_array_equal(from_file.snapshots[step], np.asarray(trained.snapshots[step], dtype=np.float32))
+    assert from_file.diverged == trained.diverged
+    calls = []
+    monkeypatch.setattr(ch, "_widget_version", lambda: "other-code")
+    monkeypatch.setattr(ch, "_widget_arrays", lambda ratio: calls.append(ratio) or {"diverged": np.asarray(False),
+                                                                                   "message": np.asarray("")})
+    ch.widget_run.cache_clear()
+    ch.widget_run(1.0)
+    ch.widget_run.cache_clear()
+    assert calls == [1.0]
 
 
 def test_widget_rejects_settings_it_has_not_precomputed():
