@@ -30,3 +30,19 @@ def assert_checker(check: Callable, reference: Callable, wrongs: Iterable[Callab
             assert must_say in r.message, r.message
     s = check(stub)
     assert not s and not s.attempted and "not written yet" in s.message, s.message
+
+
+def assert_ships(file, sha256: str, names: Iterable[str], version: str, retrained: tuple[str, dict]) -> None:
+    """A shipped results file (``course_utils.cache.write_shipped``) is intact, holds every part in ``names`` at
+    this code's ``version``, and one part retrained now, ``retrained = (name, arrays)``, is bit for bit the file's."""
+    from course_utils import cache
+
+    shipped = cache.read_shipped(file, sha256)
+    assert shipped, f"{file} is missing or its SHA-256 is not the constant in the code: regenerate it"
+    for name in names:
+        assert cache.from_shipped(shipped, name, version) is not None, f"{name} is missing or of another version"
+    name, arrays = retrained
+    from_file = cache.from_shipped(shipped, name, version)
+    assert arrays.keys() == from_file.keys(), (sorted(arrays), sorted(from_file))
+    for k in arrays:
+        np.testing.assert_array_equal(np.asarray(arrays[k]), from_file[k], err_msg=f"{name}: {k}")

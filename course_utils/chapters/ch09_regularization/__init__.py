@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,8 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ... import data, plotting, training
-from ...config import get_device
+from ... import cache, data, plotting, training
+from ...config import get_device, one_thread
 from ...scratch import augmentation, norms
 from ...scratch import regularization as reg
 from ...scratch.metrics import accuracy
@@ -84,9 +86,10 @@ def _train_regularized(dropout: float, weight_decay: float, seed: int, epochs: i
     p = small_digits(seed, n_train, label_noise)
     model = make_mlp(dropout, seed=seed)
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=weight_decay)
-    history = training.fit(model, training.make_loader(p.X_train, p.y_train, 64, seed=seed), nn.CrossEntropyLoss(), opt,
-                           epochs=epochs, val_loader=training.make_loader(p.X_val, p.y_val, 500, shuffle=False),
-                           metrics={"acc": accuracy}, device=get_device(), progress=False)
+    with one_thread():   # as fast as two for this MLP, and the same numbers whatever the notebook's setting
+        history = training.fit(model, training.make_loader(p.X_train, p.y_train, 64, seed=seed), nn.CrossEntropyLoss(), opt,
+                               epochs=epochs, val_loader=training.make_loader(p.X_val, p.y_val, 500, shuffle=False),
+                               metrics={"acc": accuracy}, device=get_device(), progress=False)
     return model.cpu(), history
 
 
@@ -99,6 +102,43 @@ def train_regularized(dropout: float = 0.0, weight_decay: float = 0.0, seed: int
     if weight_decay < 0:
         raise ValueError(f"weight decay must be >= 0, got {weight_decay}")
     return _train_regularized(float(dropout), float(weight_decay), int(seed), int(epochs), int(n_train), float(label_noise))
+
+
+# ------------------------------------------------ the widget's runs, shipped with the course
+#: the widget's histories (every dropout × weight decay of the grid, seed 0, 30 epochs), made on one thread by
+#: ``python -m course_utils.chapters.ch09_regularization`` (about 5 s). Training one takes about 0.5 s, which a
+#: student would otherwise wait at each new setting; used only if made by this code, data and torch version
+WIDGET_RUNS_FILE = cache.SHIPPED_DIR / "ch09_regularization_runs.npz"
+WIDGET_RUNS_SHA256 = "d60c6ccd274d71b947107f4a7daad2cb6753ec638646022402969a9a3c5e39a2"
+
+
+def _history_arrays(dropout: float, weight_decay: float) -> dict[str, np.ndarray]:
+    _, h = train_regularized(dropout, weight_decay, seed=0)
+    return {k: np.asarray(h[k]) for k in h.keys()}
+
+
+@functools.lru_cache(maxsize=1)
+def _widget_version() -> str:
+    """A hash of what the widget's histories depend on: the code that trains them, the digits and the torch version."""
+    parts = (training, reg, small_digits, make_mlp, _train_regularized, train_regularized, _history_arrays, accuracy)
+    code = "".join(inspect.getsource(p) for p in parts) + repr((N_TRAIN, LABEL_NOISE))
+    h = hashlib.sha256((code + torch.__version__).encode())
+    h.update(np.ascontiguousarray(data.load_digits()[0]).tobytes())
+    return h.hexdigest()[:12]
+
+
+@functools.lru_cache(maxsize=len(DROPOUTS) * len(WEIGHT_DECAYS))
+def widget_history(dropout: float, weight_decay: float) -> dict[str, np.ndarray]:
+    """Per-epoch training and validation loss and accuracy of the grid's run (seed 0): from the disk cache, else
+    the shipped file (:data:`WIDGET_RUNS_FILE`), else trained (:func:`train_regularized`)."""
+    return cache.cached_or_shipped(f"ch09-dropout{dropout:g}-wd{weight_decay:g}", lambda: _history_arrays(dropout, weight_decay),
+                                   _widget_version(), cache.read_shipped(WIDGET_RUNS_FILE, WIDGET_RUNS_SHA256))
+
+
+def write_widget_runs(path=WIDGET_RUNS_FILE) -> str:
+    """Train the widget's grid (one thread) and write it to ``path``; returns the file's SHA-256."""
+    return cache.write_shipped(path, {f"ch09-dropout{p:g}-wd{wd:g}": (_history_arrays(p, wd), _widget_version())
+                                      for p in DROPOUTS for wd in WEIGHT_DECAYS})
 
 
 def regularization_gain(config: dict, seeds: Sequence[int], **kwargs) -> dict[str, np.ndarray]:
@@ -114,10 +154,10 @@ def draw_regularization(dropout: float = 0.5, weight_decay: float = 1e-2, seed: 
     """The chapter's widget: training and validation loss and accuracy of the running example."""
     if dropout not in DROPOUTS or weight_decay not in WEIGHT_DECAYS:
         raise ValueError(f"this figure has runs for dropout in {DROPOUTS} and weight decay in {WEIGHT_DECAYS}")
-    _, h = train_regularized(dropout, weight_decay, seed)
+    h = widget_history(dropout, weight_decay) if seed == 0 else train_regularized(dropout, weight_decay, seed)[1]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="none")
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.83, wspace=0.25)
-    epochs = np.arange(1, len(h) + 1)
+    epochs = np.arange(1, len(h["val_acc"]) + 1)
     for ax, kind, lim in ((axes[0], "loss", (0, 3.0)), (axes[1], "acc", (0, 1.02))):
         ax.plot(epochs, h[f"train_{kind}"], color=plotting.COLORS[0], label="training (noisy labels, dropout on)")
         ax.plot(epochs, h[f"val_{kind}"], color=plotting.COLORS[1], label="validation (clean labels)")

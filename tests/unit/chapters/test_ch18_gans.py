@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import assert_checker
+from helpers import assert_checker, assert_ships
 
-from course_utils import cache, checks, data
+from course_utils import checks, data
 from course_utils.chapters import ch18_gans as ch
 from course_utils.scratch import gan, sample_quality
 from course_utils.widgets import Choice, Slider, figure_texts, interactive_figure
@@ -100,16 +100,11 @@ def test_the_widgets_runs_ship_with_the_course_and_are_what_the_code_trains(monk
     runs are), the collapsing ratio's snapshots are bit for bit the shipped ones. With another version the widget
     trains instead of reading the file."""
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
-    shipped = cache.read_shipped(ch.WIDGET_RUNS_FILE, ch.WIDGET_RUNS_SHA256)
-    assert shipped, f"{ch.WIDGET_RUNS_FILE} is missing or does not match WIDGET_RUNS_SHA256"
-    for ratio in ch.RATIOS:
-        assert cache.from_shipped(shipped, f"ch18-ring-ratio{ratio:g}", ch._widget_version()) is not None, ratio
+    ratio = max(ch.RATIOS)
+    assert_ships(ch.WIDGET_RUNS_FILE, ch.WIDGET_RUNS_SHA256, [f"ch18-ring-ratio{r:g}" for r in ch.RATIOS],
+                 ch._widget_version(), (f"ch18-ring-ratio{ratio:g}", ch._widget_arrays(ratio)))
     ch.widget_run.cache_clear()
-    from_file = ch.widget_run(max(ch.RATIOS))
-    trained = ch.ring_run(*ch.ring_lrs(max(ch.RATIOS)))
-    for step in ch.SNAPSHOT_STEPS:
-        np.testing.assert_array_equal(from_file.snapshots[step], np.asarray(trained.snapshots[step], dtype=np.float32))
-    assert from_file.diverged == trained.diverged
+    assert ch.widget_run(ratio).snapshots.keys() == set(ch.SNAPSHOT_STEPS)
     calls = []
     monkeypatch.setattr(ch, "_widget_version", lambda: "other-code")
     monkeypatch.setattr(ch, "_widget_arrays", lambda ratio: calls.append(ratio) or {"diverged": np.asarray(False),
