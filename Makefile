@@ -12,6 +12,7 @@
 #   make student    student copies without solutions in student/ (never overwrites a copy you edited)
 #   make trunk      retrain chapter 11's pretrained trunk, data/ch11_trunk.pt (authors only; ~15 s)
 #   make digit-models  retrain the shipped digit yardstick, VAE and GAN, data/digit_models.npz (authors only; ~13 s)
+#   make widget-runs   retrain the runs chapters 9, 13 and 18's widgets show, data/ch09_…, ch13_…, ch18_….npz (authors only; ~1 min)
 #   make book CHAPTERS="01-07 10"   (and make student CHAPTERS=…): a course with only those chapters
 #
 # Variables: PYTHON (interpreter for the venv), VENV (its folder),
@@ -32,7 +33,7 @@ BIN   := $(VENV)/bin
 PIP   := $(BIN)/python -m pip
 PIN   := $(if $(CONSTRAINTS),-c $(CONSTRAINTS),)
 
-.PHONY: lab test test-unit lint dev strip bench book student trunk digit-models doctor clean setup setup-test setup-dev
+.PHONY: lab test test-unit lint dev strip bench book student trunk digit-models widget-runs doctor clean setup setup-test setup-dev
 .DEFAULT_GOAL := lab
 
 $(BIN)/python:
@@ -133,6 +134,13 @@ trunk: setup
 # (data/digit_models.npz; prints its checksum, for digit_models.SHIPPED_SHA256 and data/README.md).
 digit-models: setup
 	$(BIN)/python -m course_utils.digit_models
+
+# The runs that chapters 9, 13 and 18's widgets show instead of training at each new setting; each
+# prints its checksum, to copy into that chapter's WIDGET_RUNS_SHA256 (and data/README.md).
+widget-runs: setup
+	$(BIN)/python -m course_utils.chapters.ch09_regularization
+	$(BIN)/python -m course_utils.chapters.ch13_similarity_style
+	$(BIN)/python -m course_utils.chapters.ch18_gans
 
 clean:
 	rm -rf _build student .pytest_cache
