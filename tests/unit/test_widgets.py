@@ -93,21 +93,27 @@ def test_frames_reuse_the_renderer_of_the_same_size_and_draw_the_same_pixels(mon
 
 @pytest.mark.parametrize("layout", ["tight", "placeholder", "none"])
 def test_a_frame_is_drawn_once_into_the_same_bytes_as_savefig(layout, monkeypatch):
-    """``_draw_png`` skips ``savefig``'s extra layout pass; the PNG must not change, whatever the layout engine."""
-    with matplotlib.rc_context({"figure.autolayout": layout != "none"}):
-        fig = draw_log(4)
-    assert (fig.get_layout_engine() is None) == (layout == "none")
-    if layout == "placeholder":
-        fig.set_layout_engine("none")   # on a tight-layout figure this leaves a placeholder engine
-        fig.subplots_adjust(left=0.2, bottom=0.2)
-    expected = io.BytesIO()
+    """``_draw_png`` skips ``savefig``'s extra layout pass; the PNG of a fresh figure must not change, whatever the
+    layout engine."""
+    def make():
+        with matplotlib.rc_context({"figure.autolayout": layout != "none"}):
+            fig = draw_log(4)
+        assert (fig.get_layout_engine() is None) == (layout == "none")
+        if layout == "placeholder":
+            fig.set_layout_engine("none")   # on a tight-layout figure this leaves a placeholder engine
+            fig.subplots_adjust(left=0.2, bottom=0.2)
+        return fig
+
+    expected, got = io.BytesIO(), io.BytesIO()
+    fig = make()
     fig.savefig(expected, format="png", pil_kwargs={"compress_level": W.FRAME_PNG_LEVEL})
+    plt.close(fig)
     drawn, real_draw = [], matplotlib.figure.Figure.draw   # savefig would draw twice when there is a layout engine
     monkeypatch.setattr(matplotlib.figure.Figure, "draw", lambda self, renderer: drawn.append(1) or real_draw(self, renderer))
-    got = io.BytesIO()
+    fig = make()
     W._draw_png(fig, got)
-    assert got.getvalue() == expected.getvalue() and len(drawn) == 1
     plt.close(fig)
+    assert got.getvalue() == expected.getvalue() and len(drawn) == 1
 
 
 def test_a_frame_falls_back_to_savefig_when_rc_asks_for_more(monkeypatch):
