@@ -57,7 +57,9 @@ def test_levenberg_marquardt_beats_gradient_descent_and_survives_where_gauss_new
     np.testing.assert_allclose(lm.points[-1], [2.0, 0.6, 3.0], atol=0.1)
     gn = SO.gauss_newton(r, J, np.array([1.0, 1.0, 2.0]), 30)
     lm2 = SO.levenberg_marquardt(r, J, np.array([1.0, 1.0, 2.0]), 100)
-    assert not np.isfinite(gn.losses[-1]) and abs(lm2.losses[-1] - best) < 1e-9
+    # plain Gauss-Newton never gets back to the fit: its last loss is far above the best, or not finite
+    # (where it ends depends on rounding, which differs between CPUs); LM reaches the best loss
+    assert not gn.losses[-1] < 100 * best and abs(lm2.losses[-1] - best) < 1e-9
     assert np.all(np.diff(lm2.losses) <= 0)          # LM accepts only steps that lower the loss
     with pytest.raises(ValueError, match="gauss_newton"):
         SO.levenberg_marquardt(r, J, np.ones(3), 5, mu=0.0)
