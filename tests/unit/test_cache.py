@@ -77,3 +77,22 @@ def test_shipped_parts_are_used_only_for_their_version_and_checksum(cache_dir, t
     assert cache.cached_or_shipped("a", build, "v1", shipped)["w"].shape == (3,) and calls == []
     assert cache.cached_or_shipped("a", build, "v9", shipped)["w"].shape == (1,) and calls == [1]
     assert cache.cached_or_shipped("a", build, "v9", {})["w"].shape == (1,) and calls == [1]  # now in the disk cache
+
+
+def test_training_differences_is_exact_on_one_machine_and_tolerant_only_where_told():
+    """The ship tests' comparison: identical runs pass; a run that rounds differently passes within its
+    tolerances; a changed trainer (an early loss off by 1 %, a flag flipped, an array gone) fails."""
+    from helpers import Close, training_differences
+
+    rng = np.random.default_rng(0)
+    run = {"losses": rng.random(50) + 1, "model/w": rng.random((3, 3)), "diverged": np.asarray(False)}
+    close = {"losses": Close(rtol=1e-5, first=10), "model/*": None}
+    assert training_differences(run, dict(run), close) == []
+    other_cpu = {**run, "losses": np.r_[run["losses"][:10] * (1 + 1e-7), run["losses"][10:] * 1.3],
+                 "model/w": run["model/w"] + 0.5}
+    assert training_differences(run, other_cpu, close) == []
+    assert training_differences(run, other_cpu, {}) != []                      # no tolerance given: bit for bit
+    changed = {**run, "losses": run["losses"] * 1.01}
+    assert "losses" in training_differences(run, changed, close)[0]
+    assert "diverged" in training_differences(run, {**other_cpu, "diverged": np.asarray(True)}, close)[0]
+    assert "only one" in training_differences(run, {"losses": run["losses"]}, close)[0]

@@ -3,6 +3,7 @@ import functools
 
 import numpy as np
 import pytest
+from helpers import Close, training_differences
 
 from course_utils import data, digit_models
 from course_utils.chapters import ch17_autoencoders_vae as ch17
@@ -55,15 +56,20 @@ def test_the_vae_and_the_gan_come_back_from_the_disk_cache_unchanged(monkeypatch
     assert not again_gan.model.training and not again_vae.model.training  # both trainers end in eval mode
 
 
-def _same(a: dict, b: dict, skip=("train_seconds",)) -> list[str]:
-    """Keys whose arrays differ between two part dicts (``train_seconds`` is a measurement, not a result)."""
-    keys = (set(a) | set(b)) - set(skip)
-    return sorted(k for k in keys if k not in a or k not in b or not np.array_equal(a[k], b[k]))
+#: how a retrained part may differ on a machine that rounds differently from the one that made the file
+#: (measured, AMD EPYC against Intel: classifier weights 4e-6 apart; the VAE's and GAN's curves 1e-7 apart over
+#: their first 10 epochs and 100 steps, then they drift apart, and so do their weights)
+CLOSE = {"classifier/*": Close(atol=1e-4),
+         "losses": Close(rtol=1e-5, first=10), "recons": Close(rtol=1e-5, first=10), "kls": Close(rtol=1e-5, first=10),
+         "model/*": None,
+         "d_losses": Close(rtol=1e-5, first=100), "g_losses": Close(rtol=1e-5, first=100),
+         "generator/*": None, "discriminator/*": None}
 
 
 def test_the_shipped_weights_are_what_this_code_trains():
-    """data/digit_models.npz holds exactly what the code trains now (one thread): if a trainer, the digits or
-    torch change, this fails until the file is regenerated with ``python -m course_utils.digit_models``."""
+    """data/digit_models.npz holds what the code trains now (one thread; bit for bit on a machine that rounds
+    like the one that made it, else within ``CLOSE``): if a trainer, the digits or torch change, this fails
+    until the file is regenerated with ``python -m course_utils.digit_models``."""
     from course_utils.scratch import gan, sample_quality, vae
 
     shipped = digit_models._shipped_arrays()
@@ -78,8 +84,9 @@ def test_the_shipped_weights_are_what_this_code_trains():
         got = digit_models._from_shipped(name, version)
         assert got is not None, (f"the shipped {name} was made by other code, data or torch (its version "
                                  f"{shipped.get(name + ':version')}, now {version}): regenerate the file")
-        differ = _same(got, {k: np.asarray(v) for k, v in train().items()})
-        assert not differ, f"the shipped {name} differs from a fresh training in {differ[:5]}"
+        differ = training_differences(got, {k: np.asarray(v) for k, v in train().items()}, CLOSE,
+                                      skip=("train_seconds",))  # a measurement, not a result
+        assert not differ, f"the shipped {name} differs from a fresh training: {differ[:5]}"
 
 
 def test_chapter_19_reads_the_shipped_models_and_chapters_17_and_18_train_theirs(monkeypatch, tmp_path):
@@ -95,7 +102,7 @@ def test_chapter_19_reads_the_shipped_models_and_chapters_17_and_18_train_theirs
         build = getattr(digit_models, f"_{kind}_arrays")
         name, version = f"digit-{kind}-seed0", versions[kind]
         a = digit_models._cached_or_shipped(name, functools.partial(build, images, 0), version, shipped=True)
-        assert trained == [] and not _same(a, digit_models._from_shipped(name, version))
+        assert trained == [] and not training_differences(a, digit_models._from_shipped(name, version), close={})
         digit_models._cached_or_shipped(name, functools.partial(build, images, 0), version, shipped=False)
         assert trained == [kind]
         trained.clear()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from helpers import assert_checker, assert_ships
+from helpers import Close, assert_checker, assert_ships
 from torch import nn
 
 from course_utils import checks
@@ -35,12 +35,15 @@ def test_widget_draws_the_corners_of_the_grid(dropout, weight_decay):
 
 def test_the_widgets_runs_ship_with_the_course_and_are_what_the_code_trains(monkeypatch, tmp_path):
     """The nine histories are in the shipped file with this code's version, and the headline setting's, retrained,
-    is bit for bit the shipped one. With another version the widget trains instead of reading the file."""
+    is the shipped one (bit for bit on a machine that rounds like the one that made it).
+    With another version the widget trains instead of reading the file."""
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
     names = [f"ch09-dropout{p:g}-wd{wd:g}" for p in ch.DROPOUTS for wd in ch.WEIGHT_DECAYS]
     p, wd = ch.REGULARIZED["dropout"], ch.REGULARIZED["weight_decay"]
     assert_ships(ch.WIDGET_RUNS_FILE, ch.WIDGET_RUNS_SHA256, names, ch._widget_version(),
-                 (f"ch09-dropout{p:g}-wd{wd:g}", ch._history_arrays(p, wd)))
+                 (f"ch09-dropout{p:g}-wd{wd:g}", ch._history_arrays(p, wd)),
+                 # another CPU: losses 2e-7 apart (AMD EPYC against the Intel machine that made the file)
+                 close={"*_loss": Close(rtol=1e-5), "*_acc": Close(atol=0.01)})
     calls = []
     monkeypatch.setattr(ch, "_widget_version", lambda: "other-code")
     monkeypatch.setattr(ch, "_history_arrays", lambda p, wd: calls.append((p, wd)) or {"val_acc": np.zeros(3)})
