@@ -34,8 +34,10 @@ SIDE = 14
 
 #: the notebook's asserts (measured over seeds; see the chapter's report): verification accuracy
 #: on pairs of unseen digits, and for style transfer the factor by which the style loss must fall
-#: and the bound on the (relative) content loss
-VERIFY_MIN = 0.655
+#: and the bound on the (relative) content loss. Verification, 1,000 steps, seeds 0-3 on an AMD EPYC:
+#: trained 0.679 / 0.658 / 0.713 / 0.695, raw pixels 0.615 / 0.634 / 0.632 / 0.624 (untrained 0.58).
+#: After 600 steps seed 0 reached only 0.638 there (0.655 or more on the Intel machine before it).
+VERIFY_MIN = 0.64
 STYLE_DROP_MIN = 100.0
 CONTENT_MAX = 1.0
 
