@@ -152,7 +152,8 @@ def test_interpolation_rows_start_and_end_at_the_reconstructions(vaes, yard):
     a, b = yard.reference_images[:2]
     rows = ch.interpolation_rows(model, [(a, b)], steps=5)
     ends = vae.decode_images(model, vae.encode_mean(model, np.stack([a, b])))
-    np.testing.assert_allclose(rows[[0, -1]], ends, rtol=1e-6)
+    # float32, one batch against another: 3e-6 apart in the last bits of tiny pixels on an AMD EPYC
+    np.testing.assert_allclose(rows[[0, -1]], ends, rtol=1e-5, atol=1e-7)
 
 
 # --------------------------------------------------------------------- widget

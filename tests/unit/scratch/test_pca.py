@@ -77,7 +77,10 @@ def test_principal_angles_match_scipy(k, m):
     A, B = rng.normal(size=(9, k)), rng.normal(size=(9, m))
     ours = pca.principal_angles(A, B)
     assert ours.shape == (min(k, m),) and np.all(np.diff(ours) >= 0)      # smallest first
-    np.testing.assert_allclose(ours, np.sort(subspace_angles(A, B)), atol=1e-12)
+    # scipy's angles near 0 carry errors up to about 3e-8 (seen on an AMD EPYC: 2.98e-8 for an exact 0), ours do not
+    np.testing.assert_allclose(ours, np.sort(subspace_angles(A, B)), atol=1e-7)
+    shared = max(0, k + m - 9)                 # two subspaces of R^9 share at least k + m - 9 dimensions: angle 0
+    np.testing.assert_allclose(ours[:shared], 0, atol=1e-12)
 
 
 def test_principal_angles_of_known_subspaces():
