@@ -7,7 +7,7 @@ one line per notebook, writes ``_build/timings.json`` and fails the run if a not
 longer than ``COURSE_TIME_LIMIT`` seconds (default 120: four times the 30 s budget, a guard
 against a notebook that runs away, not the budget itself: in the suite two notebooks share
 the two cores with other tests, and on a loaded machine chapters measured up to 2.4× their
-time in an otherwise identical run). The report marks every notebook over the 30 s budget.
+time in an otherwise identical run). The report marks every notebook over the 30 s budget (45 s for chapter 20: ``BUDGETS``).
 """
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ os.environ.setdefault("COURSE_CACHE_DIR", tempfile.mkdtemp(prefix="course-cache-
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET = 30.0
+#: chapters with a larger budget: chapter 20 trains a DQN to a perfect CartPole on top of the rest (20-30 s alone)
+BUDGETS = {"notebooks/20_reinforcement_learning.ipynb": 45.0}
 _times: dict[str, float] = defaultdict(float)
 
 
@@ -88,7 +90,8 @@ def pytest_terminal_summary(terminalreporter):
     tr = terminalreporter
     tr.section("notebook timings (default run)")
     for path, t in sorted(_times.items()):
-        flag = "  OVER LIMIT" if t > _limit() else ("  over the 30 s budget" if t > BUDGET else "")
+        budget = BUDGETS.get(path, BUDGET)
+        flag = "  OVER LIMIT" if t > _limit() else (f"  over the {budget:.0f} s budget" if t > budget else "")
         tr.write_line(f"{t:7.1f} s  {path}{flag}")
     tr.write_line(f"{sum(_times.values()):7.1f} s  total")
     out = ROOT / "_build"
