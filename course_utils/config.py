@@ -5,6 +5,7 @@
   pick smaller sizes; CI uses it where a second run of a notebook proves nothing new.
 - ``seed_everything(seed)`` seeds Python, NumPy's legacy global state and torch,
   for code we do not control. Our own functions take an explicit ``rng``.
+- ``preserved_rng()`` puts every global random state back after a block (widget frames).
 - ``get_device()`` picks CUDA, then Apple's MPS, then the CPU.
 - ``setup_notebook()`` is the one call at the top of every chapter;
   ``warm_torch=True`` also pays ``torch.optim``'s one-time import up front
@@ -43,6 +44,30 @@ def seed_everything(seed: int) -> None:
     except ImportError:  # torch is a dependency, but doctor must work without it
         return
     torch.manual_seed(seed)
+
+
+@contextmanager
+def preserved_rng():
+    """Run the block, then put back the state of Python's ``random``, NumPy's global generator and torch's.
+
+    For work that runs at a time the notebook does not choose, such as a widget frame drawn
+    because a slider moved: a frame function may call ``torch.manual_seed``, and the cells
+    run after it must get the same random numbers whether or not a student touched the slider.
+    torch's generator is restored only if torch is already imported (its CPU generator; a
+    frame does not draw on a GPU).
+    """
+    import sys
+
+    state = random.getstate(), np.random.get_state()  # noqa: NPY002 (the legacy global state is what we protect)
+    torch = sys.modules.get("torch")
+    torch_state = torch.random.get_rng_state() if torch is not None else None
+    try:
+        yield
+    finally:
+        random.setstate(state[0])
+        np.random.set_state(state[1])  # noqa: NPY002
+        if torch_state is not None:
+            torch.random.set_rng_state(torch_state)
 
 
 def get_device(prefer: str | None = None):

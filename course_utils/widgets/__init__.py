@@ -21,6 +21,12 @@ What the student and the instructor get from that one call:
   sets it); otherwise the HTML shows the current frame only, so that ordinary
   runs stay fast. ``Slider(..., static=[...])`` chooses the values baked into
   the book; by default up to 7 evenly spaced values including the default.
+- Between slider moves, while the kernel is idle, the live widget draws the
+  frames one step away from the current setting (the next value of a play
+  button first), so the student's next single step is shown at once
+  (:meth:`InteractiveFigure.prefetch`). Those frames, and every frame a moved
+  control draws, leave the global random generators as they found them, so
+  moving a slider never changes what later cells compute.
 - Robustness: if the function raises (say ``ValueError("k=40 is larger than
   the 30 training points")``), the figure shows that message instead of a
   traceback. Functions should also detect numerical trouble themselves
@@ -53,10 +59,20 @@ import matplotlib.image
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..config import env_flag
+from ..config import env_flag, preserved_rng
 from ..plotting import message_figure
 
 MAX_STATIC_FRAMES = 80
+#: frames a live widget draws ahead, while the kernel is idle, after a student moves a control
+#: (:meth:`InteractiveFigure.prefetch`); ``COURSE_PREFETCH=0`` turns it off
+PREFETCH_FRAMES = 4
+#: seconds without a move before the kernel draws ahead; then seconds between the frames drawn ahead,
+#: so that a message that arrives meanwhile (the student moved again, or ran a cell) is handled first
+PREFETCH_DELAY = 0.5
+PREFETCH_PAUSE = 0.05
+#: share of the student's last pause between two moves that the kernel may spend drawing ahead: a
+#: student who steps quickly gets no frames drawn ahead, which could only delay the next move
+PREFETCH_SHARE = 0.5
 FRAME_CACHE = 128  # rendered frames each interactive figure keeps (PNGs of tens of kB: chapter 03's is 65 kB)
 #: seconds this process spent drawing the book's extra frames (every static frame but the default one, which a
 #: student's run draws too): the test suite takes them out of a chapter's timed default run
@@ -101,6 +117,14 @@ class Slider:
     def all_values(self) -> list:
         n = int(np.floor((self.max - self.min) / self.step + 1e-9)) + 1
         return [self._cast(self.min + i * self.step) for i in range(n)]
+
+    def snap(self, v) -> float | int:
+        """The slider's own value nearest ``v`` (``min + i * step``, as :meth:`all_values` makes them).
+
+        A browser's slider can send ``0.30000000000000004`` for ``0.3``; snapped, both find the same frame.
+        """
+        n = len(self.all_values())
+        return self._cast(self.min + min(max(round((float(v) - self.min) / self.step), 0), n - 1) * self.step)
 
     def static_values(self) -> list:
         if self.static is not None:
@@ -379,6 +403,8 @@ class InteractiveFigure:
     _widget: Any = field(default=None, repr=False)
     _image: Any = field(default=None, repr=False)
     _frames: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    _prefetch_round: int = field(default=0, repr=False)
+    _draw_seconds: float = field(default=0.0, repr=False)  # what the last frame drawn took, all in
 
     # ---------------------------------------------------------------- pure side
     def defaults(self) -> dict[str, Any]:
@@ -402,7 +428,7 @@ class InteractiveFigure:
         value (or a play button's second loop) should not wait twice. ``cache=False`` always
         draws (what the benchmark times).
         """
-        key = tuple(sorted((k, repr(v)) for k, v in {**self.defaults(), **params}.items()))
+        key = self._key(params)
         if cache and key in self._frames:
             self._frames.move_to_end(key)
             return self._frames[key]
@@ -413,18 +439,109 @@ class InteractiveFigure:
                 self._frames.popitem(last=False)
         return png
 
+    def _key(self, params: dict) -> tuple:
+        return tuple(sorted((k, repr(v)) for k, v in {**self.defaults(), **params}.items()))
+
+    def cached(self, **params) -> bool:
+        """Whether the frame of ``params`` is in the frame cache (drawn before, or ahead)."""
+        return self._key(params) in self._frames
+
+    def neighbours(self, params: dict, moved: tuple[str, int] | None = None) -> list[dict]:
+        """The settings one step away from ``params``, likeliest next first, at most ``PREFETCH_FRAMES``.
+
+        ``moved = (name, +1 or -1)`` says which slider the student just moved, and which way: its
+        next two values that way come first (a student stepping through values keeps going), as do
+        a play button's next two (it steps forward). Then one step up and one down of every slider,
+        then the options next to each drop-down's choice. Values outside a control's range are left
+        out, and so is ``params`` itself.
+        """
+        current = {**self.defaults(), **params}
+        ahead: list[dict] = []
+        around: list[dict] = []
+        for name, c in self.controls.items():
+            values = c.all_values()
+            if isinstance(c, Slider):
+                i = values.index(c.snap(current[name]))
+            elif current[name] in values:
+                i = values.index(current[name])
+            else:
+                continue
+            way = moved[1] if moved is not None and moved[0] == name and isinstance(c, Slider) else 0
+            if isinstance(c, Slider) and c.play and not way:
+                way = 1
+            for d in ((way, 2 * way, -way) if way else (1, -1)):
+                if 0 <= i + d < len(values):
+                    (ahead if way and d * way > 0 else around).append({**current, name: values[i + d]})
+        out: list[dict] = []
+        for p in ahead + around:
+            if p != current and p not in out:
+                out.append(p)
+        return out[:PREFETCH_FRAMES]
+
+    def prefetch(self, params: dict, call_later: Callable | None = None,
+                 moved: tuple[str, int] | None = None, seconds: float | None = None) -> int:
+        """Draw the frames next to ``params`` (:meth:`neighbours`) into the cache while the kernel is idle.
+
+        The first waits until no control has moved for ``PREFETCH_DELAY`` seconds, the others follow
+        one at a time, ``PREFETCH_PAUSE`` apart. ``call_later(delay, callback)`` schedules the work; by
+        default the running asyncio loop's: in a Jupyter kernel, the loop that also receives the
+        slider's messages, so a frame drawn ahead never runs at the same time as one the student asked
+        for, and a message that arrives meanwhile waits at most one frame. Each call starts a new round
+        and abandons what an earlier round had left to draw. ``seconds`` caps the round: as many frames
+        as fit, at the time the last frame took; the live widget passes ``PREFETCH_SHARE`` of the
+        student's last pause between moves, so that a student who steps quickly is not kept waiting by
+        frames drawn ahead. Without a running loop (a plain script, the tests, papermill, which moves
+        no slider), nothing is drawn. Returns the number of frames scheduled.
+        """
+        self._prefetch_round += 1
+        if not env_flag("COURSE_PREFETCH", default=True):
+            return 0
+        if call_later is None:
+            import asyncio
+
+            try:
+                call_later = asyncio.get_running_loop().call_later
+            except RuntimeError:
+                return 0
+        todo = [p for p in self.neighbours(params, moved) if not self.cached(**p)]
+        if seconds is not None:
+            todo = todo[:max(0, int(seconds / max(self._draw_seconds, 1e-3)))]
+        this_round = self._prefetch_round
+
+        def draw_next() -> None:
+            if this_round != self._prefetch_round or not todo:
+                return  # the student moved on: a newer round draws around the new setting
+            p = todo.pop(0)
+            if not self.cached(**p):
+                with preserved_rng():
+                    self.render(**p)
+            if todo:
+                call_later(PREFETCH_PAUSE, draw_next)
+
+        if todo:
+            call_later(PREFETCH_DELAY, draw_next)
+        return len(todo)
+
+    def _moved(self, before: dict, after: dict) -> tuple[str, int] | None:
+        """``(name, +1 or -1)`` of the slider that changed between two settings, if one did."""
+        for name, c in self.controls.items():
+            if isinstance(c, Slider) and before.get(name) != after.get(name):
+                return name, 1 if float(after[name]) > float(before[name]) else -1
+        return None
+
     def draw_frame(self, params: dict) -> tuple[bytes, float]:
         """``(PNG bytes, seconds in the frame function)`` of one frame, never from the cache.
 
         What a moved slider costs: the frame function (its computation and its artists), then
         Matplotlib's drawing and the PNG, inside :func:`frame_garbage`. The benchmark times this.
         """
+        t0 = time.perf_counter()
         with frame_garbage():
-            t0 = time.perf_counter()
             fig = self.figure(**params)
             seconds = time.perf_counter() - t0
             png = _png(fig)
             del fig  # else this reference keeps the closed figure alive through the collection
+        self._draw_seconds = time.perf_counter() - t0
         return png, seconds
 
     # ---------------------------------------------------------------- live side
@@ -445,8 +562,17 @@ class InteractiveFigure:
                 self._image.value = png
                 self._image.layout.width = f"{_png_width(png)}px"  # natural size: no blurry stretching
 
+            shown = [self.defaults(), time.monotonic()]  # the setting on show, and when it last changed
+
             def update(_change=None):
-                show(self.render(**{k: w.value for k, w in values.items()}))
+                params = {k: (c.snap(values[k].value) if isinstance(c, Slider) else values[k].value)
+                          for k, c in self.controls.items()}
+                pause = time.monotonic() - shown[1]
+                with preserved_rng():  # a moved slider does not change what later cells compute
+                    show(self.render(**params))
+                self.prefetch(params, moved=self._moved(shown[0], params),
+                              seconds=PREFETCH_SHARE * (pause - PREFETCH_DELAY))
+                shown[:] = [params, time.monotonic()]
 
             show(self.render())
 

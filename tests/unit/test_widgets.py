@@ -3,6 +3,7 @@ import base64
 import gc
 import io
 import json
+import os
 import re
 
 import matplotlib
@@ -334,3 +335,152 @@ def test_the_sweep_catches_a_frame_that_crashes_with_a_bug_and_accepts_clear_mes
 
     assert sweep(W.interactive_figure(clear, k=W.Slider(1, 9, 1)), max_examples=10) >= 3
     assert W.REGISTRY[-1].func is clear
+
+
+# ------------------------------------------------------------- drawing ahead
+def test_a_slider_snaps_to_its_own_values():
+    s = W.Slider(0, 1, 0.1, value=0.3)
+    assert s.snap(0.1 + 0.2) == s.all_values()[3]  # 0.30000000000000004 from a browser is the frame of 0.3
+    assert s.snap(-5) == 0 and s.snap(7) == s.all_values()[-1]
+    assert W.Slider(1, 9, 2, value=3).snap(4.2) == 5
+
+
+def test_the_neighbours_are_one_step_away_and_a_play_button_looks_ahead(fig, monkeypatch):
+    assert fig.neighbours({}) == [{"slope": 1.5, "kind": "line"}, {"slope": 0.5, "kind": "line"},
+                                  {"slope": 1.0, "kind": "dots"}]
+    assert fig.neighbours({"slope": 5.0, "kind": "dots"}) == [{"slope": 4.5, "kind": "dots"},
+                                                             {"slope": 5.0, "kind": "line"}]
+    play = W.interactive_figure(draw_line, slope=W.Slider(0, 4, 1, value=0, play=True), kind=W.Choice(["line", "dots"]))
+    assert [p["slope"] for p in play.neighbours({})] == [1, 2, 0]  # 1 and 2 ahead, then the other option
+    assert play.neighbours({"slope": 3})[:3] == [{"slope": 4, "kind": "line"}, {"slope": 2, "kind": "line"},
+                                                 {"slope": 3, "kind": "dots"}]
+    # a student who just stepped down is likeliest to step down again: the next two values that way come first
+    assert fig.neighbours({"slope": 2.0}, moved=("slope", -1)) == [
+        {"slope": 1.5, "kind": "line"}, {"slope": 1.0, "kind": "line"}, {"slope": 2.5, "kind": "line"},
+        {"slope": 2.0, "kind": "dots"}]
+    assert fig._moved({"slope": 2.5, "kind": "line"}, {"slope": 2.0, "kind": "line"}) == ("slope", -1)
+    assert fig._moved({"slope": 2.0, "kind": "line"}, {"slope": 2.0, "kind": "dots"}) is None
+    monkeypatch.setattr(W, "PREFETCH_FRAMES", 2)
+    assert len(fig.neighbours({})) == 2
+
+
+class FakeLoop:
+    """``call_later`` that runs nothing until the test says the kernel is idle."""
+
+    def __init__(self):
+        self.queue = []
+
+    def call_later(self, delay, callback):
+        self.queue.append(callback)
+
+    def idle(self, n=None):
+        while self.queue and n != 0:
+            self.queue.pop(0)()
+            n = None if n is None else n - 1
+
+
+def test_frames_next_to_the_setting_are_drawn_when_the_kernel_is_idle(monkeypatch):
+    calls = []
+
+    def draw(slope=1.0, kind="line"):
+        calls.append((slope, kind))
+        return draw_line(slope, kind)
+
+    f = W.interactive_figure(draw, slope=W.Slider(0, 5, 0.5, value=1.0), kind=W.Choice(["line", "dots"]))
+    loop = FakeLoop()
+    assert f.prefetch({"slope": 2.0}, loop.call_later) == 3
+    assert calls == []  # nothing is drawn until the kernel is idle ...
+    loop.idle(1)  # ... and then one frame at a time
+    assert calls == [(2.5, "line")] and f.cached(slope=2.5)
+    assert f.prefetch({"slope": 4.0}, loop.call_later) == 3  # the student moved on: the old round is abandoned
+    loop.idle()
+    assert calls[1:] == [(4.5, "line"), (3.5, "line"), (4.0, "dots")]
+    assert f.render(slope=3.5) and len(calls) == 4  # the next single step comes from the cache
+    assert f.prefetch({"slope": 4.0}, loop.call_later) == 0  # all drawn already
+    f._draw_seconds = 0.2  # what the last frame took: a round draws only the frames that fit in ``seconds``
+    assert f.prefetch({"slope": 0.0}, loop.call_later, seconds=0.45) == 2
+    assert f.prefetch({"slope": 0.0}, loop.call_later, seconds=0.1) == 0
+    assert f.prefetch({"slope": 0.0}, loop.call_later, seconds=-1.0) == 0
+    loop.queue.clear()
+    monkeypatch.setenv("COURSE_PREFETCH", "0")
+    assert f.prefetch({"slope": 1.0}, loop.call_later) == 0
+    monkeypatch.delenv("COURSE_PREFETCH")
+    assert f.prefetch({"slope": 1.0}) == 0  # no running event loop (a script, a test): nothing is scheduled
+
+
+def test_moving_a_slider_leaves_every_random_generator_as_it_was(monkeypatch):
+    import random
+
+    import torch
+
+    def draw(slope=1.0):  # a frame that seeds the global generators, as a chapter's training frame may
+        random.seed(1)
+        np.random.seed(1)  # noqa: NPY002
+        torch.manual_seed(1)
+        random.random(), np.random.rand(), torch.rand(1)  # noqa: NPY002 (and draws from them)
+        return draw_line(slope)
+
+    f = W.interactive_figure(draw, slope=W.Slider(0, 3, 1, value=1))
+    box = f.widget
+    random.seed(7), np.random.seed(7), torch.manual_seed(7)  # noqa: NPY002
+    expected = random.random(), np.random.rand(), torch.rand(1).item()  # noqa: NPY002
+    random.seed(7), np.random.seed(7), torch.manual_seed(7)  # noqa: NPY002
+    loop = FakeLoop()
+    monkeypatch.setattr(W, "PREFETCH_DELAY", -100.0)  # as if the student had paused for long
+    monkeypatch.setattr(f, "prefetch", lambda params, call_later=None, _p=f.prefetch, **kw: _p(params, loop.call_later, **kw))
+    next(w for w in _walk(box) if w.__class__.__name__ == "IntSlider").value = 2
+    loop.idle()
+    assert f.cached(slope=3) and f.cached(slope=1)
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected  # noqa: NPY002
+
+
+KERNEL_CODE = r"""
+import time
+from course_utils import widgets as W
+import matplotlib.pyplot as plt
+def draw(slope=1.0):
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, slope])
+    return fig
+fig = W.interactive_figure(draw, slope=W.Slider(0, 5, 0.5, value=1.0, play=True))
+box = fig.widget
+slider = [w for w in box.children[0].children if w.__class__.__name__ == "FloatSlider"][0]
+print(slider.model_id)
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="IPC transport needs Unix sockets")
+def test_a_kernel_draws_ahead_after_a_browser_moves_a_slider():
+    """The real path: the browser's comm message moves the slider; the idle kernel then draws the next frames."""
+    import time
+
+    from jupyter_client.manager import start_new_kernel
+
+    from course_utils.kernels import use_ipc_kernels
+
+    use_ipc_kernels()
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        out = []
+
+        def run(code):
+            reply = kc.execute_interactive(code, timeout=120, output_hook=lambda m: out.append(
+                m["content"].get("text", "")) if m["msg_type"] == "stream" else None)
+            assert reply["content"]["status"] == "ok", reply["content"]
+
+        run(KERNEL_CODE)
+        model_id = out[-1].strip()
+        time.sleep(2.5)  # a student looks at the figure before moving the slider: time to draw ahead
+        kc.session.send(kc.shell_channel.socket, kc.session.msg("comm_msg", {
+            "comm_id": model_id, "data": {"method": "update", "state": {"value": 2.0}, "buffer_paths": []}}))
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            time.sleep(0.5)
+            out.clear()
+            run("print([fig.cached(slope=s) for s in (2.0, 2.5, 3.0, 1.5)], fig.cached(slope=4.0))")
+            if out and out[-1].startswith("[True, True, True, True]"):
+                break
+        assert out[-1].strip() == "[True, True, True, True] False"  # the play button's next two, then one back
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
