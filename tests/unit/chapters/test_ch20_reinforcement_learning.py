@@ -251,3 +251,17 @@ def test_baseline_order_is_stable_across_measurement_seeds():
         var = ch.baseline_variance(agent, update=10, n_batches=60, seed=seed)
         ratios = {k: v / var["none"] for k, v in var.items()}
         assert all(r < 1 for k, r in ratios.items() if k != "none") and min(ratios, key=ratios.get) == "batch mean"
+
+
+def test_replay_count_assert_rejects_an_agent_that_learns_from_one_transition_per_step():
+    """The chapter asserts DQN's minibatch examples per environment step, updates * DQN_BATCH / env_steps, exceed 10.
+
+    A Q-network that takes one gradient step on one stored transition per environment step (online learning,
+    as tabular Q-learning does) uses each step about once, and fails it.
+    """
+    batch = 1
+    res = dqn.train_dqn(max_steps=600, batch_size=batch, train_every=1, updates_per_round=1, learning_starts=1,
+                        eval_every=10**9, stop_at=None, hidden=(16,), progress=False)
+    replays = res.updates * batch / res.env_steps
+    assert replays == pytest.approx(1.0, abs=0.01)
+    assert not replays > 10
