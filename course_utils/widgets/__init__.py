@@ -488,7 +488,8 @@ class InteractiveFigure:
         slider's messages, so a frame drawn ahead never runs at the same time as one the student asked
         for, and a message that arrives meanwhile waits at most one frame. Each call starts a new round
         and abandons what an earlier round had left to draw. ``seconds`` caps the round: as many frames
-        as fit, at the time the last frame took; the live widget passes ``PREFETCH_SHARE`` of the
+        as fit, at the time the last frame took, and no further frame once the frames drawn so far
+        leave less than that (neighbours can be slower to draw); the live widget passes ``PREFETCH_SHARE`` of the
         student's last pause between moves, so that a student who steps quickly is not kept waiting by
         frames drawn ahead. Without a running loop (a plain script, the tests, papermill, which moves
         no slider), nothing is drawn. Returns the number of frames scheduled.
@@ -504,6 +505,7 @@ class InteractiveFigure:
             except RuntimeError:
                 return 0
         todo = [p for p in self.neighbours(params, moved) if not self.cached(**p)]
+        left = [float("inf") if seconds is None else seconds]  # seconds of drawing this round may still take
         if seconds is not None:
             todo = todo[:max(0, int(seconds / max(self._draw_seconds, 1e-3)))]
         this_round = self._prefetch_round
@@ -513,9 +515,11 @@ class InteractiveFigure:
                 return  # the student moved on: a newer round draws around the new setting
             p = todo.pop(0)
             if not self.cached(**p):
+                t0 = time.perf_counter()
                 with preserved_rng():
                     self.render(**p)
-            if todo:
+                left[0] -= time.perf_counter() - t0
+            if todo and left[0] >= self._draw_seconds:  # frames slower than the last one: stop within the budget
                 call_later(PREFETCH_PAUSE, draw_next)
 
         if todo:

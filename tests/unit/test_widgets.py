@@ -408,6 +408,22 @@ def test_frames_next_to_the_setting_are_drawn_when_the_kernel_is_idle(monkeypatc
     assert f.prefetch({"slope": 1.0}) == 0  # no running event loop (a script, a test): nothing is scheduled
 
 
+def test_a_round_stops_when_the_frames_drawn_ahead_are_slower_than_expected():
+    import time
+
+    def slow(slope=1.0):
+        time.sleep(0.15 if slope != 1.0 else 0.0)
+        return draw_line(slope)
+
+    f = W.interactive_figure(slow, slope=W.Slider(0, 5, 0.5, value=1.0))
+    f.render()
+    f._draw_seconds = 0.02  # a fast frame: the next ones are expected to take as long
+    loop = FakeLoop()
+    assert f.prefetch({}, loop.call_later, seconds=0.12) == 2  # 1.5 and 0.5 fit at the last frame's time ...
+    loop.idle()
+    assert f.cached(slope=1.5) and not f.cached(slope=0.5)  # ... but 1.5 took over 0.15 s: no room for 0.5
+
+
 def test_moving_a_slider_leaves_every_random_generator_as_it_was(monkeypatch):
     import random
 
