@@ -80,7 +80,7 @@ class ReplayBuffer:
                 torch.from_numpy(self.terminated[idx]))
 
 
-def make_q_net(n_obs: int = 4, n_actions: int = 2, hidden: Sequence[int] = (256, 256), seed: int = 0) -> nn.Sequential:
+def make_q_net(n_obs: int = 4, n_actions: int = 2, hidden: Sequence[int] = (128, 128), seed: int = 0) -> nn.Sequential:
     """An MLP ``n_obs -> hidden... -> n_actions`` with ReLU, PyTorch's default initialisation seeded by ``seed``."""
     torch.manual_seed(seed)
     layers: list[nn.Module] = []
@@ -172,11 +172,11 @@ class DQNResult:
 
 
 def train_dqn(env_id: str = "CartPole-v1", max_steps: int = 60_000, gamma: float = 0.99, lr: float = 2.3e-3,
-              hidden: Sequence[int] = (256, 256), batch_size: int = 64, buffer_size: int = 100_000,
+              hidden: Sequence[int] = (128, 128), batch_size: int = 64, buffer_size: int = 100_000,
               train_every: int = 256, updates_per_round: int = 128, target_every: int = 128,
               max_grad_norm: float | None = 10.0, double: bool = False,
               eps_start: float = 1.0, eps_end: float = 0.04, eps_decay_steps: int = 8000,
-              learning_starts: int = 1000, eval_every: int = 2000, eval_episodes: int = 10, eval_seed: int = 10_000,
+              learning_starts: int = 1000, eval_every: int = 2000, eval_episodes: int = 20, eval_seed: int = 10_000,
               stop_at: float | None = 500.0, one_hot_states: bool = False, seed: int = 0,
               env_kwargs: dict | None = None, progress: bool = True,
               make_env: Callable[[], object] | None = None) -> DQNResult:
