@@ -55,6 +55,10 @@ def _axes(ax, figsize=None):
     return ax
 
 
+def _axes_of(fig_or_ax) -> list:
+    return fig_or_ax.axes if hasattr(fig_or_ax, "get_axes") and not hasattr(fig_or_ax, "xaxis") else [fig_or_ax]
+
+
 def sparse_log_ticks(fig_or_ax, numticks: int = 6):
     """At most ``numticks`` labelled decades and no minor ticks on every log-scaled axis of a figure or axes.
 
@@ -62,16 +66,48 @@ def sparse_log_ticks(fig_or_ax, numticks: int = 6):
     and typesets each ``10^k`` label anew. Chapter 07's optimiser frame (a loss gap over eight
     decades) carried 80 minor ticks and 11 labelled ones; with this it drew in 0.29 s instead
     of 0.51 s (best of 8 here), looking the same but for the unlabelled minor ticks.
-    Returns its argument.
+    :func:`sparse_ticks` does this and more to every widget frame. Returns its argument.
     """
     from matplotlib.ticker import LogLocator, NullLocator
 
-    axes = fig_or_ax.axes if hasattr(fig_or_ax, "get_axes") and not hasattr(fig_or_ax, "xaxis") else [fig_or_ax]
-    for ax in axes:
+    for ax in _axes_of(fig_or_ax):
         for axis in (ax.xaxis, ax.yaxis):
             if axis.get_scale() == "log":
                 axis.set_major_locator(LogLocator(numticks=numticks))
                 axis.set_minor_locator(NullLocator())
+    return fig_or_ax
+
+
+#: At most this many intervals between labelled ticks on a widget frame's linear axes (:func:`sparse_ticks`)
+FRAME_TICK_BINS = 5
+
+
+def sparse_ticks(fig_or_ax, nbins: int = FRAME_TICK_BINS, numticks: int = 6):
+    """Fewer ticks, for figures drawn afresh at every slider move: every widget frame gets this.
+
+    Linear axes whose ticks come from Matplotlib's automatic locator (``MaxNLocator``, which
+    ``AutoLocator`` is) get at most ``nbins`` intervals, chosen by the same rule, instead of up to
+    9 (10 for ``MaxNLocator(integer=True)``); an axis too short for ``nbins`` keeps the number
+    Matplotlib would choose. Log axes get :func:`sparse_log_ticks`. Other locators (fixed
+    ticks, a colour bar's) are left alone.
+
+    Why: Matplotlib builds every tick of a new figure as five artists and typesets its label, and
+    a widget draws a new figure at every frame. Measured on the default frames of chapters 03, 05,
+    07, 08, 09, 13 and 16 (medians of 12 or 15, alternating with the frame as it was): 15–22 % less
+    time per frame (chapter 16's 0.095 s → 0.075 s). Returns its argument.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    sparse_log_ticks(fig_or_ax, numticks)
+    for ax in _axes_of(fig_or_ax):
+        for axis in (ax.xaxis, ax.yaxis):
+            loc = axis.get_major_locator()
+            if axis.get_scale() != "linear" or not isinstance(loc, MaxNLocator):
+                continue
+            if loc._nbins == "auto":
+                loc.set_params(nbins=int(max(1, min(nbins, axis.get_tick_space()))))
+            elif loc._nbins > nbins:
+                loc.set_params(nbins=nbins)
     return fig_or_ax
 
 

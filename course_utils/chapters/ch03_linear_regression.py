@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import checks
-from ..plotting import COLORS, show_message, sparse_log_ticks
+from ..plotting import COLORS, show_message
 from ..scratch.regression import (
     fit_polynomial,
     fold_mse,
@@ -435,7 +435,7 @@ def draw_polynomial_fit(degree: int = 3, log10_lam: float = -6.0, seed: int = 0,
         show_message(a0, "the curve leaves the plot between the\ntraining points: overfitting", kind="warning")
     elif degree + 1 > n_train:
         show_message(a0, f"{degree + 1} coefficients for {n_train} points:\nthe fit is not unique", kind="info")
-    return sparse_log_ticks(fig)  # fewer log ticks: a frame draws faster
+    return fig
 
 
 # ---------------------------------------------------------------- checks

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from .. import checks
-from ..plotting import COLORS, sparse_log_ticks
+from ..plotting import COLORS
 from ..scratch import layers
 from ..scratch.mlp import (
     TARGETS,
@@ -322,7 +322,7 @@ def draw_sawtooth(depth: int = 3, max_depth: int = 8):
     a1.set_ylabel("hidden ReLU units needed")
     a1.set_title("the same function, deep vs wide")
     a1.legend(fontsize=8)
-    return sparse_log_ticks(fig)  # fewer log ticks: a frame draws faster
+    return fig
 
 
 # ---------------------------------------------------------------------- checks

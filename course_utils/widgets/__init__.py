@@ -60,7 +60,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..config import env_flag, preserved_rng
-from ..plotting import message_figure
+from ..plotting import message_figure, sparse_ticks
 
 MAX_STATIC_FRAMES = 80
 #: frames a live widget draws ahead, while the kernel is idle, after a student moves a control
@@ -342,6 +342,7 @@ def frame(func: Callable[..., Any]) -> Callable[..., Any]:
     keyword arguments still raise ``TypeError`` (a programming error, not a
     setting the student chose). ``InteractiveFigure`` applies it to every
     function it is given, so a ``draw_*`` function needs no try/except of its own.
+    The figure it returns has the frames' fewer ticks (:func:`course_utils.plotting.sparse_ticks`).
     """
     if getattr(func, "__course_frame__", False):
         return func
@@ -359,7 +360,7 @@ def frame(func: Callable[..., Any]) -> Callable[..., Any]:
             if not isinstance(fig, matplotlib.figure.Figure):
                 raise TypeError(f"{getattr(func, '__name__', 'the frame function')} returned "
                                 f"{type(fig).__name__}, not a Matplotlib Figure")
-            return fig
+            return sparse_ticks(fig)
         except TypeError as exc:
             if _is_signature_error(exc, func):
                 raise

@@ -69,3 +69,52 @@ def test_sparse_log_ticks_thins_only_log_axes():
     assert 3 <= sum(lo <= t <= hi for t in a.get_yticks()) <= 6
     assert b.get_yticks().tolist() == linear_ticks  # linear axes untouched
     plt.close("all")
+
+
+def _ticks_in_view(axis) -> int:
+    lo, hi = sorted(axis.get_view_interval())
+    return sum(lo - 1e-9 <= t <= hi + 1e-9 for t in axis.get_majorticklocs())
+
+
+def test_sparse_ticks_caps_automatic_linear_ticks_and_leaves_chosen_ones():
+    from matplotlib.ticker import FixedLocator, MaxNLocator
+
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(12, 6))
+    a.plot([0, 16], [0, 16])
+    b.plot([0, 40], [0, 1])
+    b.xaxis.set_major_locator(MaxNLocator(integer=True))  # Matplotlib's default: up to 10 intervals
+    c.plot([0, 1], [0, 1])
+    c.yaxis.set_major_locator(FixedLocator(np.linspace(0, 1, 11)))
+    fig.canvas.draw()
+    assert _ticks_in_view(a.yaxis) > plotting.FRAME_TICK_BINS + 1  # a tall axis: Matplotlib puts up to 10 ticks
+    assert _ticks_in_view(b.xaxis) > plotting.FRAME_TICK_BINS + 1
+    assert plotting.sparse_ticks(fig) is fig
+    fig.canvas.draw()
+    for axis in (a.xaxis, a.yaxis, b.xaxis, b.yaxis, c.xaxis):
+        assert 3 <= _ticks_in_view(axis) <= plotting.FRAME_TICK_BINS + 1
+    assert all(float(t).is_integer() for t in b.get_xticks())  # integer=True is kept
+    assert len(c.get_yticks()) == 11  # a locator the author chose is left alone
+    plt.close("all")
+
+
+def test_sparse_ticks_never_adds_ticks_to_a_short_axis():
+    fig, ax = plt.subplots(figsize=(1.2, 1.2))
+    ax.plot([0, 100], [0, 100])
+    fig.canvas.draw()
+    before = (_ticks_in_view(ax.xaxis), _ticks_in_view(ax.yaxis))
+    plotting.sparse_ticks(ax)
+    fig.canvas.draw()
+    assert _ticks_in_view(ax.xaxis) <= before[0] and _ticks_in_view(ax.yaxis) <= before[1]
+    plt.close("all")
+
+
+def test_sparse_ticks_thins_log_axes_too():
+    from matplotlib.ticker import NullLocator
+
+    fig, ax = plt.subplots()
+    ax.semilogy(np.logspace(0, -8, 50))
+    plotting.sparse_ticks(fig)
+    fig.canvas.draw()
+    assert isinstance(ax.yaxis.get_minor_locator(), NullLocator)
+    assert _ticks_in_view(ax.yaxis) <= 6
+    plt.close("all")

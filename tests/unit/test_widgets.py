@@ -312,6 +312,22 @@ def test_frame_turns_errors_into_a_message_figure_and_closes_what_it_opened():
     assert W.frame(draw) is draw  # applying it twice changes nothing
 
 
+def test_every_frame_gets_the_frames_fewer_ticks():
+    import matplotlib.pyplot as plt
+
+    from course_utils import plotting
+
+    def draw(top=16):
+        fig, ax = plt.subplots(figsize=(6, 6))
+        ax.plot([0, top], [0, top])
+        return fig
+
+    assert len(draw().axes[0].yaxis.get_major_locator()()) > plotting.FRAME_TICK_BINS + 2  # Matplotlib's own
+    fig = W.interactive_figure(draw, top=W.Slider(8, 16, 8, value=16)).figure()
+    assert len(fig.axes[0].yaxis.get_major_locator()()) <= plotting.FRAME_TICK_BINS + 2  # two may fall outside
+    plt.close("all")
+
+
 def test_frame_reports_a_function_that_returns_the_wrong_thing():
     fig = W.frame(lambda: 42)()
     assert any("not a Matplotlib Figure" in t for t in W.figure_texts(fig))

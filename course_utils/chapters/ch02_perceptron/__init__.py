@@ -23,7 +23,7 @@ from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from ...base import check_learning_rate
 from ...data import make_separable
-from ...plotting import COLORS, scatter_classes, show_message, sparse_log_ticks
+from ...plotting import COLORS, scatter_classes, show_message
 from ...scratch.metrics import accuracy
 from ...scratch.perceptron import (
     PerceptronResult,
@@ -505,7 +505,7 @@ def draw_adaline(lr: float = 0.5, mode: str = "batch", epochs: int = 40, n: int 
         acc = accuracy(X @ res.w + res.b, y)
         plot_perceptron_state(X, y, res.w, res.b, ax=ax1, true_wb=(w_true, b_true), gap=margin, lim=1.3,
                               label="ADALINE", title=f"ADALINE's boundary: training accuracy {acc:.0%}")
-    return sparse_log_ticks(fig)  # fewer log ticks: a frame draws faster
+    return fig
 
 
 # The exercise checks live in ch02_perceptron/checks.py (this chapter's module is a package: it is long).

@@ -25,7 +25,7 @@ import numpy as np
 
 from ... import data
 from ...base import blew_up
-from ...plotting import COLORS, loss_surface, show_message, sparse_log_ticks
+from ...plotting import COLORS, loss_surface, show_message
 from ...scratch.batches import minibatches
 from ...scratch.optimizers import RULES, quadratic_gd, run, steps_to_tolerance
 from ...scratch.second_order import lbfgs_direction
@@ -290,7 +290,7 @@ def draw_optimizer(surface: str = "ill-conditioned quadratic", optimizer: str = 
         show_message(ax2, "the loss blew up", kind="error")
     elif gap[-1] > gap[0]:
         show_message(ax2, "the loss went up: unstable or stuck", kind="warning")
-    return sparse_log_ticks(fig)  # fewer log ticks: a frame draws faster
+    return fig
 
 
 # ---------------------------------------------------- nonlinear least squares
