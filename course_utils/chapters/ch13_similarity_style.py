@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.lines import Line2D
 
 from .. import cache, checks, data, plotting, training
 from ..config import one_thread
@@ -252,17 +253,19 @@ def draw_embedding(margin: float = 0.3):
     both = np.concatenate([r["seen"], r["unseen"]])
     lo, hi = np.percentile(both, 1, axis=0), np.percentile(both, 99, axis=0)
     pad = 0.1 * (hi - lo).max() + 1e-6
-    for ax, key, title in ((axes[0], "seen", "seen digits 0–6 (trained on)"), (axes[1], "unseen", "unseen digits 7–9")):
-        e, lab = r[key], r[f"{key}_labels"]
-        for c in np.unique(lab):
-            ax.scatter(e[lab == c, 0], e[lab == c, 1], s=10, alpha=0.6, color=plotting.COLORS[int(c)], label=str(c))
+    colors = np.array(plotting.COLORS)
+    for ax, key, title, where in ((axes[0], "seen", "seen digits 0–6 (trained on)", "upper right"),
+                                  (axes[1], "unseen", "unseen digits 7–9", "lower right")):
+        e, lab = r[key], r[f"{key}_labels"].astype(int)
+        ax.scatter(e[:, 0], e[:, 1], s=10, alpha=0.6, c=colors[lab])  # one collection: a frame draws faster
         ax.set_title(title, fontsize=10)
         ax.set_aspect("equal")
         ax.set_xlim(lo[0] - pad, hi[0] + pad)
         ax.set_ylim(lo[1] - pad, hi[1] + pad)
         ax.tick_params(labelsize=7)
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="upper right", title="seen", fontsize=8)
-    fig.legend(*axes[1].get_legend_handles_labels(), loc="lower right", title="unseen", fontsize=8)
+        digits = np.unique(lab)
+        fig.legend([Line2D([], [], ls="", marker="o", ms=np.sqrt(10), alpha=0.6, color=colors[d]) for d in digits],
+                   [str(d) for d in digits], loc=where, title=key, fontsize=8)
     fig.suptitle(f"margin {margin:.2f}: final loss {r['loss']:.3f}, unseen-pair accuracy {r['accuracy']:.2f}")
     if margin == 0:
         plotting.show_message(axes[0], "margin 0: a loss of 0 only asks\nfor d(a, p) ≤ d(a, n)", kind="info")
