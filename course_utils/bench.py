@@ -7,9 +7,10 @@ It measures, on this machine, one thing at a time:
   notebook written once at the end, the kernel killed after its last cell, as in a student's
   Run All), one kernel at a time, each run with an empty disk cache (``course_utils.cache``):
   a student's first run;
-- **widget frames**: inside the first default run, every interactive figure the chapter
+- **widget frames**: at the end of every default run, every interactive figure the chapter
   declares renders each of its book frames (the controls' ``static`` grid) to PNG, never
-  from its frame cache; the median and the worst frame count, and the report splits a
+  from its frame cache: each a first visit. Each frame's time is its median over the runs
+  (:func:`median_frames`); the median and the worst of those count, and the report splits a
   frame's time into the frame function (computation and building the artists) and
   Matplotlib's drawing and PNG encoding;
 - **book pages**: the size of every chapter page of a built book (``_build/html``, or
@@ -97,6 +98,22 @@ def _execute(nb_path: Path, parameters: dict, env: dict, inject: str | None = No
     return seconds, sum(durations)
 
 
+def median_frames(runs: list[list[dict]]) -> list[dict]:
+    """One frame list from the frame timer's lists of several default runs: per widget and setting, the median
+    of the runs' times (each a first visit, in a fresh kernel), so that a moment of machine load in one run does
+    not decide a chapter's frame goal. ``runs`` holds the same widgets and settings in the same order."""
+    if not runs:
+        return []
+    out = []
+    for widgets in zip(*runs):
+        merged = {"widget": widgets[0]["widget"], "runs": len(widgets)}
+        for key in ("seconds", "compute_s"):
+            if all(key in w for w in widgets):
+                merged[key] = [statistics.median(vals) for vals in zip(*(w[key] for w in widgets))]
+        out.append(merged)
+    return out
+
+
 def time_chapters(root: Path, chapters: list[str], repeat: int = 3, log: Callable = print) -> list[ChapterTiming]:
     env = {"COURSE_QUICK": "0", "COURSE_TRACK_PROGRESS": "0", "COURSE_PROGRESS_BARS": "0",
            "COURSE_STRICT_CHECKS": "1"}
@@ -105,14 +122,16 @@ def time_chapters(root: Path, chapters: list[str], repeat: int = 3, log: Callabl
         if nb_path.name[:2] not in chapters:
             continue
         t = ChapterTiming(nb_path.stem)
-        frames_file = Path(tempfile.mkstemp(suffix=".json")[1])
         try:
-            for i in range(repeat):
-                inject = FRAME_TIMER if i == 0 else None
-                wall, cells = _execute(nb_path, {}, {**env, "COURSE_BENCH_FRAMES": str(frames_file)}, inject)
+            runs = []
+            for _ in range(repeat):
+                frames_file = Path(tempfile.mkstemp(suffix=".json")[1])
+                wall, cells = _execute(nb_path, {}, {**env, "COURSE_BENCH_FRAMES": str(frames_file)}, FRAME_TIMER)
                 t.default_s.append(wall)
                 t.run_all_s.append(cells)
-            t.frames = json.loads(frames_file.read_text() or "[]")
+                runs.append(json.loads(frames_file.read_text() or "[]"))
+                frames_file.unlink()
+            t.frames = median_frames(runs)
             t.quick_s = _execute(nb_path, {"QUICK": True}, env)[0]
         except Exception as exc:  # one failing chapter must not hide the others' numbers
             t.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"

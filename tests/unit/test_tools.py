@@ -100,3 +100,15 @@ def test_make_student_with_a_profile(tmp_path, capsys):
     assert sorted(p.name for p in out.glob("*.ipynb")) == ["00_start_here.ipynb", "01_a.ipynb", "03_c.ipynb"]
     assert main(["student", "--root", str(root), "--out", str(out), "--chapters", "40-45"]) == 1
     assert "names none of the chapters" in capsys.readouterr().err
+
+
+def test_bench_takes_each_frames_median_over_the_default_runs():
+    from course_utils.bench import median_frames
+
+    runs = [[{"widget": "draw", "seconds": [0.1, 0.5, 0.2], "compute_s": [0.01, 0.02, 0.03]}],
+            [{"widget": "draw", "seconds": [0.3, 0.1, 0.2], "compute_s": [0.03, 0.02, 0.01]}],
+            [{"widget": "draw", "seconds": [0.2, 0.1, 0.9], "compute_s": [0.02, 0.02, 0.02]}]]
+    (w,) = median_frames(runs)
+    assert w == {"widget": "draw", "runs": 3, "seconds": [0.2, 0.1, 0.2], "compute_s": [0.02, 0.02, 0.02]}
+    assert median_frames(runs[:1])[0]["seconds"] == [0.1, 0.5, 0.2]  # one run: its own times
+    assert median_frames([]) == []
