@@ -162,7 +162,7 @@ def draw_regularization(dropout: float = 0.5, weight_decay: float = 1e-2, seed: 
         ax.plot(epochs, h[f"train_{kind}"], color=plotting.COLORS[0], label="training (noisy labels, dropout on)")
         ax.plot(epochs, h[f"val_{kind}"], color=plotting.COLORS[1], label="validation (clean labels)")
         ax.set(xlabel="epoch", ylabel="accuracy" if kind == "acc" else "cross-entropy", ylim=lim)
-        ax.legend(fontsize=8, loc="lower right" if kind == "acc" else "upper right")
+    axes[1].legend(fontsize=8, loc="lower right")  # one legend serves both panels (the same two lines)
     axes[0].set_title("loss")
     axes[1].set_title("accuracy")
     fig.suptitle(f"dropout {dropout:g}, weight decay {weight_decay:g}: final validation accuracy "
