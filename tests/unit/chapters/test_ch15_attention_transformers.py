@@ -203,9 +203,9 @@ def test_the_lstm_wins_assert_can_fail(corpus):
     small = data.CharCorpus(corpus.vocab, corpus.train, corpus.val[:5000])
     lstm_model = ch.train_language_model("lstm", small, 2, progress=False)[0]
     tf_model = ch.train_language_model("transformer", small, 60, progress=False)[0]
-    lstm_bits = ch.evaluate_language_model(lstm_model, small)["whole text"]
+    lstm_bits = ch.evaluate_language_model(lstm_model, small)
     tf_bits = ch.evaluate_language_model(tf_model, small)["context 32"]
-    assert not lstm_bits < tf_bits
+    assert not lstm_bits["whole text"] < tf_bits and not lstm_bits["context 32"] < tf_bits
 
 
 def test_the_lstm_fails_and_an_untrained_transformer_fails_the_copy_asserts():
