@@ -112,13 +112,13 @@ def sparse_ticks(fig_or_ax, nbins: int = FRAME_TICK_BINS, numticks: int = 6):
     return fig_or_ax
 
 
-def show_message(ax, text: str, kind: str = "warning") -> None:
-    """Write ``text`` in a coloured box in the middle of ``ax``.
+def show_message(ax, text: str, kind: str = "warning"):
+    """Write ``text`` in a coloured box in the middle of ``ax``; returns the ``Text``.
 
     ``kind`` is ``"warning"`` (orange), ``"error"`` (red) or ``"info"`` (grey).
     """
     color = {"warning": "#ff7f0e", "error": "#d62728", "info": "#7f7f7f"}.get(kind, "#7f7f7f")
-    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=11,
+    return ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=11,
             wrap=True, zorder=10,
             bbox=dict(boxstyle="round,pad=0.5", facecolor="white", edgecolor=color, linewidth=2, alpha=0.95))
 

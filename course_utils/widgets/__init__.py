@@ -199,8 +199,8 @@ Control = Slider | Choice
 
 
 def figure_texts(fig) -> list[str]:
-    """Every piece of text drawn on ``fig`` (titles, labels, messages): handy in tests."""
-    return [t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
+    """Every piece of text drawn on ``fig`` (titles, labels, messages; not hidden ones): handy in tests."""
+    return [t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_text() and t.get_visible()]
 
 
 #: Agg renderers kept between frames, by (width, height, dpi): see :func:`_reuse_renderer`
@@ -370,6 +370,35 @@ def frame(func: Callable[..., Any]) -> Callable[..., Any]:
 
     wrapper.__course_frame__ = True  # type: ignore[attr-defined]
     return wrapper
+
+
+def kept_figure(build: Callable[[matplotlib.figure.Figure], Any]) -> Callable[[], Any]:
+    """Decorator for a frame's figure builder: the figure is built once and updated at every frame.
+
+    ``build(fig)`` gets an empty figure with an Agg canvas and no layout engine, which pyplot does
+    not manage (a notebook never shows it by itself, ``plt.close`` and ``plt.get_fignums`` do not
+    see it), lays out the axes and the artists that every frame has, and returns them (any object).
+    The decorated function takes no argument and returns that object, built on the first call
+    only. The frame function then changes the artists' data (``set_data``, ``set_extent``,
+    ``set_text``, ``relim``) and returns the same figure each time: Matplotlib's animation pattern.
+
+    Why: a new figure per frame builds every axes, tick and label again. Chapter 08's frame (three
+    panels) took 0.128 s as a new figure and 0.093 s kept (medians over its 24 static settings, each
+    a first visit, the two versions interleaved, 3 rounds; 0.130 s and 0.092 s in a second run).
+    The cost: a frame function must set everything that differs between frames, and a figure it
+    returned earlier changes with the next frame (use ``render`` for a picture that stays). Worth
+    it for a frame of several panels whose layout never changes.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    @functools.cache
+    def kept():
+        fig = matplotlib.figure.Figure()
+        FigureCanvasAgg(fig)
+        fig.set_layout_engine("none")
+        return build(fig)
+
+    return kept
 
 
 def _message_for(exc: BaseException, before: set[int]):

@@ -328,6 +328,48 @@ def test_every_frame_gets_the_frames_fewer_ticks():
     plt.close("all")
 
 
+def _fresh_line(top=2.0, warn=False):
+    fig, ax = plt.subplots(figsize=(5, 3), layout="none")
+    ax.plot([0, 1, 2], [0, top / 2, top], marker="o")
+    ax.set_title(f"up to {top}")
+    if warn:
+        ax.text(0.5, 0.5, "too steep", transform=ax.transAxes)
+    return fig
+
+
+def test_a_kept_figure_is_built_once_off_pyplot_and_draws_what_a_new_figure_draws():
+    builds = []
+
+    @W.kept_figure
+    def parts(fig):
+        builds.append(fig)
+        fig.set_size_inches(5, 3)
+        ax = fig.subplots()
+        line, = ax.plot([], [], marker="o")
+        return fig, ax, line, ax.text(0.5, 0.5, "too steep", transform=ax.transAxes)
+
+    def kept_line(top=2.0, warn=False):
+        fig, ax, line, message = parts()
+        line.set_data([0, 1, 2], [0, top / 2, top])
+        ax.relim()
+        ax.autoscale_view()
+        ax.set_title(f"up to {top}")
+        message.set_visible(warn)
+        return fig
+
+    before = plt.get_fignums()
+    kept = W.interactive_figure(kept_line, top=W.Slider(1, 9, 1, value=2), warn=W.Choice([False, True]))
+    fresh = W.interactive_figure(_fresh_line, top=W.Slider(1, 9, 1, value=2), warn=W.Choice([False, True]))
+    settings = [dict(top=2), dict(top=9, warn=True), dict(top=1), dict(top=2)]
+    pngs = [kept.render(cache=False, **p) for p in settings]
+    assert pngs == [fresh.render(cache=False, **p) for p in settings]  # nothing of an earlier frame is left
+    assert len(set(pngs)) == 3 and len(builds) == 1 and plt.get_fignums() == before
+    fig = kept.figure(top=3)
+    assert fig is builds[0] and type(fig.canvas).__name__ == "FigureCanvasAgg"
+    assert "too steep" not in W.figure_texts(fig)  # hidden text is not reported
+    assert "too steep" in W.figure_texts(kept.figure(top=3, warn=True))
+
+
 def test_frame_reports_a_function_that_returns_the_wrong_thing():
     fig = W.frame(lambda: 42)()
     assert any("not a Matplotlib Figure" in t for t in W.figure_texts(fig))

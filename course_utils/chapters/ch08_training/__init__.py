@@ -35,7 +35,7 @@ from ...scratch import hyperparameter_search as hps
 from ...scratch import initialization as ini
 from ...scratch import losses, schedules
 from ...scratch.metrics import accuracy
-from ...widgets import frame
+from ...widgets import frame, kept_figure
 
 #: L2's parameter error over Huber's on a line with 10 % outliers, on every seed (measured 4.3–11, 20 seeds)
 ROBUST_RATIO_MIN = 3.0
@@ -276,36 +276,58 @@ def _propagation(scheme: str, activation: str, depth: int, width: int = 128, bat
             np.array([np.var(a) for a in acts]), np.array([np.var(g) for g in grads]))
 
 
+@kept_figure
+def _propagation_figure(fig):
+    """The widget's three panels, built once (``kept_figure``): two histograms and the variances."""
+    fig.set_size_inches(11, 4)
+    axes = fig.subplots(1, 3)
+    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.14, top=0.83, wspace=0.32)
+    images = []
+    for ax, what in ((axes[0], "activations"), (axes[1], "weight gradients")):
+        images.append(ax.imshow(np.zeros((1, 2)), aspect="auto", cmap="magma_r", interpolation="nearest"))
+        ax.axvline(_BINS[0], color="0.6", lw=0.8)
+        ax.set(xlabel="log10 |value|   (left strip: exactly 0)", ylabel="layer", title=f"histogram of {what}")
+        ax.yaxis.set_major_locator(mticker.MaxNLocator(integer=True))
+        ax.grid(False)
+    lines = [axes[2].semilogy([], [], marker="o", ms=3, color=plotting.COLORS[c], label=name)[0]
+             for c, name in enumerate(("activations", "weight gradients"))]
+    axes[2].set(xlabel="layer", ylabel="variance", title="variance per layer")
+    axes[2].xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
+    axes[2].legend(fontsize=8)
+    message = plotting.show_message(axes[2], "every activation and gradient\nis exactly 0: all units\nare identical",
+                                    "warning")
+    return fig, axes, images, lines, message
+
+
 @frame
 def draw_signal_propagation(scheme: str = "kaiming", activation: str = "relu", depth: int = 20):
     """The chapter's widget: per-layer histograms of log10 |activation| and log10 |∂L/∂W|, and the variances.
 
     Four random networks of width 128 (pooled), a standard-normal input batch and a random
-    upstream gradient; results are cached, so a visited setting redraws in milliseconds.
+    upstream gradient; results are cached, so a visited setting redraws in milliseconds. Every
+    call draws into the same figure (``widgets.kept_figure``): a figure returned earlier shows
+    the latest setting.
     """
     if scheme not in ini.SCHEMES:
         raise ValueError(f"unknown initialisation {scheme!r}; choose one of {list(ini.SCHEMES)}")
     if not 1 <= int(depth) <= 50:
         raise ValueError(f"depth must be between 1 and 50 layers, got {depth}")
-    h_act, h_grad, v_act, v_grad = _propagation(scheme, activation, int(depth))
-    fig, axes = plt.subplots(1, 3, figsize=(11, 4), layout="none")
-    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.14, top=0.83, wspace=0.32)
+    depth = int(depth)
+    h_act, h_grad, v_act, v_grad = _propagation(scheme, activation, depth)
+    fig, axes, images, lines, message = _propagation_figure()
     extent = (_BINS[0] - 3, _BINS[-1], depth + 0.5, 0.5)
-    for ax, h, what in ((axes[0], h_act, "activations"), (axes[1], h_grad, "weight gradients")):
-        wide = np.concatenate([np.repeat(h[:, :1], 6, axis=1), h[:, 1:]], axis=1)  # the zero column, 3 units wide
-        ax.imshow(np.sqrt(wide), aspect="auto", extent=extent, cmap="magma_r", interpolation="nearest")
-        ax.axvline(_BINS[0], color="0.6", lw=0.8)
-        ax.set(xlabel="log10 |value|   (left strip: exactly 0)", ylabel="layer", title=f"histogram of {what}")
-        ax.yaxis.set_major_locator(mticker.MaxNLocator(integer=True))
-        ax.grid(False)
-    for v, name, c in ((v_act, "activations", 0), (v_grad, "weight gradients", 1)):
-        axes[2].semilogy(np.arange(1, depth + 1), np.where(v > 0, v, np.nan), marker="o", ms=3,
-                         color=plotting.COLORS[c], label=name)
-    axes[2].set(xlabel="layer", ylabel="variance", title="variance per layer", xlim=(0.5, depth + 0.5))
-    axes[2].xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
-    axes[2].legend(fontsize=8)
-    if np.all(v_act == 0):
-        plotting.show_message(axes[2], "every activation and gradient\nis exactly 0: all units\nare identical", "warning")
+    for image, h in zip(images, (h_act, h_grad)):
+        wide = np.sqrt(np.concatenate([np.repeat(h[:, :1], 6, axis=1), h[:, 1:]], axis=1))  # zero column 3 units wide
+        image.set_data(wide)
+        image.set_extent(extent)
+        image.set_clim(wide.min(), wide.max())
+    for line, v in zip(lines, (v_act, v_grad)):
+        line.set_data(np.arange(1, depth + 1), np.where(v > 0, v, np.nan))
+    axes[2].relim()
+    axes[2].autoscale_view()
+    axes[2].set_xlim(0.5, depth + 0.5)
+    message.set_visible(bool(np.all(v_act == 0)))
+    if message.get_visible():
         note = "all zero"
     else:
         note = f"activation variance ×{spread(v_act):.3g}, gradient variance ×{spread(v_grad):.3g} across layers"

@@ -29,7 +29,7 @@ def test_widget_draws_every_scheme_at_both_depth_extremes(scheme, activation):
 
 
 def test_widget_zero_init_says_why_and_bad_settings_explain_themselves():
-    assert "exactly 0" in _texts(ch.draw_signal_propagation("zero", "relu", 5))
+    assert "are identical" in _texts(ch.draw_signal_propagation("zero", "relu", 5))
     assert "unknown initialisation" in _texts(ch.draw_signal_propagation("orthogonal", "relu", 5))
     assert "between 1 and 50" in _texts(ch.draw_signal_propagation("kaiming", "relu", 0))
     fig = interactive_figure(ch.draw_signal_propagation, scheme=Choice(list(ch.ini.SCHEMES), value="kaiming"),
@@ -37,6 +37,16 @@ def test_widget_zero_init_says_why_and_bad_settings_explain_themselves():
     assert fig.render(scheme="large", activation="tanh", depth=2)[:4] == b"\x89PNG"
     n_frames = np.prod([len(c.static_values()) for c in fig.controls.values()])
     assert n_frames <= 80
+
+
+def test_widget_frame_does_not_depend_on_the_frames_before_it():
+    """The frame draws into one kept figure (widgets.kept_figure): every setting must reset what it shows."""
+    fig = interactive_figure(ch.draw_signal_propagation, scheme=Choice(list(ch.ini.SCHEMES), value="kaiming"),
+                             activation=Choice(["relu", "tanh"]), depth=Slider(2, 30, 1, value=20))
+    first = fig.render(cache=False, scheme="small", activation="tanh", depth=5)
+    assert "are identical" in _texts(fig.figure(scheme="zero", depth=30))
+    assert "are identical" not in _texts(fig.figure(scheme="large", depth=2))
+    assert fig.render(cache=False, scheme="small", activation="tanh", depth=5) == first
 
 
 def test_widget_title_reports_the_measured_spread():

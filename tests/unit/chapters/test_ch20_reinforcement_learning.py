@@ -236,13 +236,15 @@ def test_clock_assert_rejects_two_runs_of_the_same_algorithm():
     """The chapter asserts REINFORCE reaches a 475 evaluation CLOCK_FACTOR_MIN times sooner than DQN. Two REINFORCE
     runs with the chapter's settings and different seeds must not pass that assert against each other. Seeds 0-3
     took 0.40, 0.46, 1.10 and 0.49 s here (at most 2.75 times apart); the test runs 1 and 3, which are fast and
-    leave room for a busy CI machine, since a timing test must not be flaky."""
+    leave room for a busy CI machine, since a timing test must not be flaky. Each seed's time is the faster of two
+    runs: under pytest-xdist without the Makefile's one-thread setting, a test on the other core once made one seed
+    5 times slower than the other."""
+    no_dqn = SimpleNamespace(eval_returns=np.array([0.0]), eval_steps=np.array([0]), eval_times=np.array([0.0]))
     times = []
     for seed in (1, 3):
-        agent = policy_gradient.reinforce_cartpole(max_updates=300, target=500.0, eval_episodes=20, seed=seed,
-                                                   progress=False)
-        no_dqn = SimpleNamespace(eval_returns=np.array([0.0]), eval_steps=np.array([0]), eval_times=np.array([0.0]))
-        times.append(ch.first_solved(no_dqn, agent)["REINFORCE"][1])
+        runs = [policy_gradient.reinforce_cartpole(max_updates=300, target=500.0, eval_episodes=20, seed=seed,
+                                                   progress=False) for _ in range(2)]
+        times.append(min(ch.first_solved(no_dqn, agent)["REINFORCE"][1] for agent in runs))
     assert np.all(np.isfinite(times)), times
     assert not ch.far_sooner(times[0], times[1]) and not ch.far_sooner(times[1], times[0]), times
     assert ch.far_sooner(0.4, 15.0) and not ch.far_sooner(float("nan"), 15.0)
