@@ -323,11 +323,14 @@ def draw_signal_propagation(scheme: str = "kaiming", activation: str = "relu", d
         image.set_clim(wide.min(), wide.max())
     for line, v in zip(lines, (v_act, v_grad)):
         line.set_data(np.arange(1, depth + 1), np.where(v > 0, v, np.nan))
+    all_zero = bool(np.all(v_act == 0))
     axes[2].relim()
     axes[2].autoscale_view()
+    if all_zero:  # nothing to scale to: the limits of an empty log axis, not the last frame's
+        axes[2].set_ylim(1, 10, auto=True)
     axes[2].set_xlim(0.5, depth + 0.5)
-    message.set_visible(bool(np.all(v_act == 0)))
-    if message.get_visible():
+    message.set_visible(all_zero)
+    if all_zero:
         note = "all zero"
     else:
         note = f"activation variance ×{spread(v_act):.3g}, gradient variance ×{spread(v_grad):.3g} across layers"

@@ -43,10 +43,13 @@ def test_widget_frame_does_not_depend_on_the_frames_before_it():
     """The frame draws into one kept figure (widgets.kept_figure): every setting must reset what it shows."""
     fig = interactive_figure(ch.draw_signal_propagation, scheme=Choice(list(ch.ini.SCHEMES), value="kaiming"),
                              activation=Choice(["relu", "tanh"]), depth=Slider(2, 30, 1, value=20))
-    first = fig.render(cache=False, scheme="small", activation="tanh", depth=5)
+    small = fig.render(cache=False, scheme="small", activation="tanh", depth=5)
+    zero = fig.render(cache=False, scheme="zero", depth=5)  # no data: the variance axis must not keep old limits
     assert "are identical" in _texts(fig.figure(scheme="zero", depth=30))
     assert "are identical" not in _texts(fig.figure(scheme="large", depth=2))
-    assert fig.render(cache=False, scheme="small", activation="tanh", depth=5) == first
+    fig.render(cache=False, scheme="small", depth=20)
+    assert fig.render(cache=False, scheme="zero", depth=5) == zero
+    assert fig.render(cache=False, scheme="small", activation="tanh", depth=5) == small
 
 
 def test_widget_title_reports_the_measured_spread():
