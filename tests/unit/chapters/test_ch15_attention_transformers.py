@@ -208,6 +208,16 @@ def test_the_lstm_wins_assert_can_fail(corpus):
     assert not lstm_bits["whole text"] < tf_bits and not lstm_bits["context 32"] < tf_bits
 
 
+def test_the_lstm_memory_assert_fails_when_the_windows_cut_memory_it_uses(corpus):
+    """The chapter asserts that the LSTM scores within SAME_CONTEXT_BITS on 32-character windows as on the whole
+    text (memory beyond that is not what makes it win). The same model on 4-character windows fails that assert:
+    the comparison does see memory the model uses."""
+    model = ch.train_language_model("lstm", corpus, 150, 0, progress=False)[0]
+    whole = lm.bits_per_char(model, corpus.val)
+    assert abs(lm.bits_per_char(model, corpus.val, context=32) - whole) < ch.SAME_CONTEXT_BITS
+    assert not abs(lm.bits_per_char(model, corpus.val, context=4) - whole) < ch.SAME_CONTEXT_BITS
+
+
 def test_the_lstm_fails_and_an_untrained_transformer_fails_the_copy_asserts():
     _, lstm_acc = ch.copy_task_run("lstm", 20)
     assert not lstm_acc["token"] >= ch.COPY_TRANSFORMER_MIN and lstm_acc["token"] <= ch.COPY_LSTM_MAX
