@@ -41,3 +41,14 @@ def test_figures_are_saved_with_a_palette_after_the_build(tmp_path):
     with Image.open(images / "figure.png") as im:
         assert im.size == size and im.mode == "P"
     _extension()._shrink_images(app, RuntimeError("the build failed"))  # a failed build is left as it is
+
+
+def test_pages_drop_the_unused_widget_state_and_thebe_scripts_and_keep_the_rest():
+    from sphinx.builders.html._assets import _JavaScript
+
+    keep = [_JavaScript("_static/course.js"), _JavaScript(None, body="var x = 1;")]
+    state = _JavaScript(None, type="application/vnd.jupyter.widget-state+json", body='{"state": {}}')
+    thebe = _JavaScript("https://unpkg.com/thebe@0.8.2/lib/index.js")
+    context = {"script_files": [keep[0], state, thebe, keep[1]]}
+    _extension()._drop_unused_scripts(None, "notebooks/08_training", "page.html", context, None)
+    assert context["script_files"] == keep
