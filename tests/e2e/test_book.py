@@ -87,6 +87,7 @@ def test_pages_have_working_static_widgets_and_hidden_solutions(book, nb_path):
     frames = [int(n) for n in re.findall(r'class="course-static-widget" data-frames="(\d+)"', html)]
     assert frames and all(n > 1 for n in frames), f"{nb_path.stem}: static widgets {frames} (need >1 frame each)"
     assert "application/vnd.jupyter.widget-view+json" not in html, "live widget views leaked into the book"
+    assert "application/vnd.jupyter.widget-state+json" not in html, "the unused ipywidgets state is back in the page"
     assert "tag_hide-cell" in html, "solution cells should be collapsed (hide-cell)"
     cells = json.loads(nb_path.read_text(encoding="utf-8"))["cells"]
     for tag, label in (("solution", "Show solution"), ("hint", "Show hint")):
