@@ -119,8 +119,8 @@ def show_message(ax, text: str, kind: str = "warning"):
     """
     color = {"warning": "#ff7f0e", "error": "#d62728", "info": "#7f7f7f"}.get(kind, "#7f7f7f")
     return ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=11,
-            wrap=True, zorder=10,
-            bbox=dict(boxstyle="round,pad=0.5", facecolor="white", edgecolor=color, linewidth=2, alpha=0.95))
+                   wrap=True, zorder=10,
+                   bbox=dict(boxstyle="round,pad=0.5", facecolor="white", edgecolor=color, linewidth=2, alpha=0.95))
 
 
 def message_figure(text: str, kind: str = "error", figsize=(6.0, 4.0)):
